@@ -1,0 +1,1 @@
+"""Settings, rule parameters, database engine and logging set-up."""

@@ -1,0 +1,1 @@
+"""The draw: instance format, encoder, pure solver, service and jobs."""
