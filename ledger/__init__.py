@@ -1,0 +1,22 @@
+"""The audit ledger: an append-only SHA-256 hash chain every package may write to.
+
+A top-level package (not inside scheduler/ or api/) because draws, check-ins, recordings, logins
+and page views all record here, and it imports nothing of theirs. Payloads are public audit facts:
+never secrets, never biometric data.
+"""
+
+from ledger.models import GENESIS_HASH, LedgerEntry, LedgerEntryPublic, LedgerError
+from ledger.service import VerifyReport, append, entries, head, verify, verify_command
+
+__all__ = [
+    "GENESIS_HASH",
+    "LedgerEntry",
+    "LedgerEntryPublic",
+    "LedgerError",
+    "VerifyReport",
+    "append",
+    "entries",
+    "head",
+    "verify",
+    "verify_command",
+]

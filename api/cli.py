@@ -1,0 +1,191 @@
+"""The `yidi` command line: draw, replay, export/import, audit, demo data and the service."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Yidi 异地 — remote cross-region evaluation.")
+audit_app = typer.Typer(no_args_is_help=True, help="The tamper-evident operation ledger.")
+db_app = typer.Typer(no_args_is_help=True, help="Database set-up.")
+app.add_typer(audit_app, name="audit")
+app.add_typer(db_app, name="db")
+logger = logging.getLogger(__name__)
+
+
+def _fail(message: str, code: int = 2) -> NoReturn:
+    typer.echo(f"yidi: error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _load(path: Path) -> tuple[dict[str, Any], Any]:
+    from scheduler.exceptions import InstanceError
+    from scheduler.instance import load_instance_file
+
+    try:
+        return load_instance_file(str(path))
+    except InstanceError as exc:
+        _fail(f"{path}: {exc}")
+
+
+def _progress(total: int, enabled: bool) -> Any:
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="project", file=sys.stderr, leave=False)
+
+
+@app.command()
+def draw(
+    instance: Annotated[Path, typer.Argument(help="draw-instance/1 JSON file")],
+    seed: Annotated[str, typer.Option(help="seed, hexadecimal (its SHA-256 is the published commitment)")],
+    repeat: Annotated[int | None, typer.Option(min=1, help="draw N times; the i-th (i = 1..N) uses seed "
+                                        "SHA-256(bytes(SEED) ‖ ':' ‖ str(i)), printed as JSON Lines")] = None,
+    progress: Annotated[bool | None, typer.Option(help="progress bar on stderr (default: when a tty)")] = None,
+) -> None:
+    """Draw the committees of every project in INSTANCE and print a draw-result/1 document."""
+    from scheduler.draw import derived_seed, draw_parsed, dumps_result
+    from scheduler.exceptions import InstanceError
+
+    doc, inst = _load(instance)
+    show = sys.stderr.isatty() if progress is None else progress
+    _seed_ok(seed)
+    seeds = [seed] if not repeat else [derived_seed(seed, i) for i in range(1, repeat + 1)]
+    for s in seeds:
+        bar = _progress(len(inst.projects), show)
+        try:
+            result = draw_parsed(doc, inst, s, progress=bar.update if bar else None)
+        except InstanceError as exc:
+            _fail(str(exc))
+        finally:
+            if bar:
+                bar.close()
+        typer.echo(dumps_result(result, compact=bool(repeat)))
+
+
+def _seed_ok(seed: str) -> bool:
+    from scheduler.draw import parse_seed
+    from scheduler.exceptions import InstanceError
+
+    try:
+        parse_seed(seed)
+    except InstanceError as exc:
+        _fail(f"--{exc}")
+    return True
+
+
+@app.command()
+def replay(
+    instance: Annotated[Path, typer.Argument(help="the draw-instance/1 the result claims to come from")],
+    result: Annotated[Path, typer.Argument(help="a draw-result/1 with its revealed seed")],
+) -> None:
+    """Exit 0 only if RESULT is exactly what INSTANCE and the revealed seed produce (D3)."""
+    from scheduler.replay import replay_check
+
+    doc, inst = _load(instance)
+    try:
+        claimed = json.loads(result.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        _fail(f"{result}: cannot read a JSON result ({exc})")
+    ok, message = replay_check(doc, inst, claimed)
+    typer.echo(message, err=not ok)
+    raise typer.Exit(0 if ok else 1)
+
+
+@app.command("export")
+def export_cmd(
+    out: Annotated[Path | None, typer.Option(help="file to write (default: standard output)")] = None,
+    projects: Annotated[str | None, typer.Option(help="comma-separated project codes (default: all)")] = None,
+) -> None:
+    """Export the database state as a draw-instance/1 document."""
+    from api.dbcli import export_db
+
+    text = export_db(projects.split(",") if projects else None)
+    if out:
+        out.write_text(text, encoding="utf-8")
+    else:
+        typer.echo(text)
+
+
+@app.command("import")
+def import_cmd(instance: Annotated[Path, typer.Argument(help="draw-instance/1 JSON file")]) -> None:
+    """Import (upsert) a draw-instance/1 document into the database."""
+    from api.dbcli import import_db
+
+    doc, _ = _load(instance)
+    typer.echo(import_db(doc))
+
+
+@db_app.command("init")
+def db_init() -> None:
+    """Create the database schema."""
+    from api.dbcli import init_db
+
+    typer.echo(init_db())
+
+
+@audit_app.command("verify")
+def audit_verify(
+    expect_head: Annotated[str | None, typer.Option(help="a previously published head hash")] = None,
+) -> None:
+    """Check the ledger's hash chain; exit 1 on any edited, deleted or reordered entry."""
+    from api.dbcli import verify_ledger
+
+    code, message = verify_ledger(expect_head)
+    typer.echo(message, err=code != 0)
+    raise typer.Exit(code)
+
+
+@app.command()
+def demo(
+    out: Annotated[Path | None, typer.Option(help="write the instance JSON here instead of loading it")] = None,
+    experts: Annotated[int, typer.Option(min=10)] = 20_000,
+    projects: Annotated[int, typer.Option(min=1)] = 150,
+    seed: Annotated[int, typer.Option()] = 2026,
+) -> None:
+    """Generate a realistic demo province (Shandong + partners) and load it or write it out."""
+    from api.demo_data import generate
+
+    doc = generate(seed=seed, experts=experts, projects=projects)
+    if out:
+        out.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+        typer.echo(f"wrote {out}: {len(doc['experts'])} experts, {len(doc['projects'])} projects")
+        return
+    from api.dbcli import import_db, init_db
+
+    init_db()
+    typer.echo(import_db(doc))
+
+
+@app.command()
+def serve(
+    demo_data: Annotated[bool, typer.Option("--demo", help="load demo data first if the database is empty")] = False,
+    host: Annotated[str | None, typer.Option()] = None,
+    port: Annotated[int | None, typer.Option()] = None,
+) -> None:
+    """Start the HTTP service (uvicorn)."""
+    import uvicorn
+
+    from api.dbcli import ensure_demo, init_db
+    from config.settings import get_settings
+
+    settings = get_settings()
+    init_db()
+    if demo_data:
+        typer.echo(ensure_demo())
+    uvicorn.run("api.main:create_app", factory=True, host=host or settings.host, port=port or settings.port)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,215 @@
+"""Map an instance (ids, dates, JSON) to the solver's integer-indexed Problem, and back."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+
+from config.rules import RuleParams
+from scheduler.instance import Instance
+from scheduler.solver.problem import (
+    NO_ORG,
+    Experts,
+    History,
+    Intervals,
+    Need,
+    Problem,
+    ProjectSpec,
+    Rooms,
+    Sites,
+)
+from venues.geo import haversine_km
+
+OPEN_ENDED = 10**8  # an ordinal far beyond any real date: the relation always counts
+
+
+@dataclass(frozen=True)
+class IdMaps:
+    """Index ↔ id lookups for turning solver output back into instance ids."""
+
+    sites: tuple[str, ...]
+    rooms: tuple[str, ...]
+    experts: tuple[str, ...]
+    orgs: tuple[str, ...]
+    projects: tuple[str, ...]
+
+
+def add_years(d: date, years: int) -> date:
+    """`d` plus calendar years, 29 February mapping to 28 February (draw-rules E4)."""
+    try:
+        return d.replace(year=d.year + years)
+    except ValueError:
+        return d.replace(year=d.year + years, day=28)
+
+
+def _region4(code: str) -> int:
+    return int(code[:4])
+
+
+def _specialty_index(inst: Instance) -> dict[str, list[int]]:
+    # Every prefix at a level boundary (letter + 2k digits) indexes the experts holding it, so a
+    # need's pool (C3: some specialty starts with the need's code) is one dictionary lookup.
+    index: dict[str, set[int]] = defaultdict(set)
+    for i, e in enumerate(inst.experts):
+        for code in e.specialties:
+            for cut in range(3, len(code) + 1, 2):
+                index[code[:cut]].add(i)
+    return {k: sorted(v) for k, v in index.items()}
+
+
+def _history(inst: Instance, eidx: dict[str, int], oidx: dict[str, int], n: int) -> History:
+    starts, tenderers, members_all = [], [], []
+    for h in inst.history:
+        members = sorted({eidx[x] for x in h.experts})
+        starts.append(int(h.start.timestamp()))
+        tenderers.append(oidx[h.tenderer] if h.tenderer else NO_ORG)
+        members_all.append(members)
+    m_exp, m_start, m_ten = [], [], []
+    by_size: dict[int, list[int]] = defaultdict(list)
+    for k, members in enumerate(members_all):
+        m_exp.extend(members)
+        m_start.extend([starts[k]] * len(members))
+        m_ten.extend([tenderers[k]] * len(members))
+        if len(members) >= 2:
+            by_size[len(members)].append(k)
+    keys, pstarts = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+    for size, rows in by_size.items():
+        mat = np.array([members_all[k] for k in rows], dtype=np.int64)
+        iu, ju = np.triu_indices(size, 1)
+        keys.append((mat[:, iu] * n + mat[:, ju]).ravel())
+        pstarts.append(np.repeat(np.array([starts[k] for k in rows], np.int64), len(iu)))
+    key = np.concatenate(keys)
+    pstart = np.concatenate(pstarts)
+    order = np.argsort(pstart, kind="stable")
+    morder = np.argsort(np.array(m_start, np.int64), kind="stable")
+    return History(
+        member_expert=np.array(m_exp, np.int64)[morder],
+        member_start=np.array(m_start, np.int64)[morder],
+        member_tenderer=np.array(m_ten, np.int64)[morder],
+        pair_key=key[order],
+        pair_start=pstart[order],
+    )
+
+
+def encode(inst: Instance, rules: RuleParams) -> tuple[Problem, IdMaps]:
+    """Build the Problem for a validated instance under resolved rule parameters."""
+    site_ids = tuple(s.id for s in inst.sites)
+    sidx = {s: i for i, s in enumerate(site_ids)}
+    room_ids: list[str] = []
+    room_site: list[int] = []
+    room_seats: list[int] = []
+    site_rooms: list[tuple[int, ...]] = []
+    for si, s in enumerate(inst.sites):
+        mine = []
+        for r in s.rooms:
+            mine.append(len(room_ids))
+            room_ids.append(r.id)
+            room_site.append(si)
+            room_seats.append(r.seats)
+        site_rooms.append(tuple(mine))
+    ridx = {r: i for i, r in enumerate(room_ids)}
+    org_ids = tuple(o.id for o in inst.orgs)
+    oidx = {o: i for i, o in enumerate(org_ids)}
+    expert_ids = tuple(e.id for e in inst.experts)
+    eidx = {e: i for i, e in enumerate(expert_ids)}
+    n = len(expert_ids)
+
+    sites = Sites(
+        region4=np.array([_region4(s.region) for s in inst.sites], np.int64),
+        lat=np.array([s.lat for s in inst.sites], np.float64),
+        lon=np.array([s.lon for s in inst.sites], np.float64),
+        active=np.array([s.active for s in inst.sites], bool),
+        rooms=tuple(site_rooms),
+    )
+    e_lat = np.array([e.lat for e in inst.experts], np.float64)
+    e_lon = np.array([e.lon for e in inst.experts], np.float64)
+    penalized = np.zeros(n, bool)
+    for pen in inst.penalties:
+        penalized[eidx[pen.expert]] = True
+    experts = Experts(
+        birth_y=np.array([e.birth_date.year for e in inst.experts], np.int64),
+        birth_m=np.array([e.birth_date.month for e in inst.experts], np.int64),
+        birth_d=np.array([e.birth_date.day for e in inst.experts], np.int64),
+        region4=np.array([_region4(e.region) for e in inst.experts], np.int64),
+        employer=np.array([oidx[e.employer] if e.employer else NO_ORG for e in inst.experts], np.int64),
+        active=np.array([e.status == "active" for e in inst.experts], bool),
+        penalized=penalized,
+        dist_km=haversine_km(e_lat[:, None], e_lon[:, None], sites.lat[None, :], sites.lon[None, :]),
+    )
+    leave = [(eidx[e.id], lv.from_.toordinal(), lv.to.toordinal()) for e in inst.experts for lv in e.leave]
+    rels = [
+        (
+            eidx[r.expert],
+            oidx[r.org],
+            add_years(r.to, rules.relation_lookback_years).toordinal() if r.to else OPEN_ENDED,
+        )
+        for r in inst.relations
+    ]
+    history = _history(inst, eidx, oidx, n)
+    eng_e = [eidx[b.expert] for b in inst.bookings]
+    eng_s = [int(b.start.timestamp()) for b in inst.bookings]
+    eng_t = [int(b.end.timestamp()) for b in inst.bookings]
+    for h in inst.history:
+        for x in {eidx[x] for x in h.experts}:
+            eng_e.append(x)
+            eng_s.append(int(h.start.timestamp()))
+            eng_t.append(int(h.end.timestamp()))
+    spec_index = _specialty_index(inst)
+    empty = np.zeros(0, np.int64)
+    projects = []
+    for pi, p in enumerate(inst.projects):
+        needs = tuple(
+            Need(code=nd.specialty, count=nd.count, matches=np.array(spec_index.get(nd.specialty, []), np.int64))
+            for nd in p.needs
+        )
+        d0 = p.start.date()
+        projects.append(
+            ProjectSpec(
+                index=pi,
+                procedure=p.procedure,
+                budget=float(p.budget),
+                region4=_region4(p.region),
+                tenderer=oidx[p.tenderer],
+                agent=oidx[p.agent] if p.agent else NO_ORG,
+                bidders=tuple(oidx[b] for b in p.bidders),
+                supervisors=tuple(oidx[o] for o in p.supervisor_orgs),
+                start=int(p.start.timestamp()),
+                end=int(p.end.timestamp()),
+                eval_date=d0.toordinal(),
+                end_date=p.end.date().toordinal(),
+                eval_ymd=(d0.year, d0.month, d0.day),
+                size=p.size,
+                reps=p.representatives,
+                main_site=sidx[p.main_site],
+                aux_sites=None if p.aux_sites is None else tuple(sidx[s] for s in p.aux_sites),
+                needs=needs,
+                excluded=tuple(sorted({eidx[x] for x in p.excluded_experts})),
+            )
+        )
+    problem = Problem(
+        rules=rules,
+        sites=sites,
+        rooms=Rooms(site=np.array(room_site, np.int64), seats=np.array(room_seats, np.int64)),
+        experts=experts,
+        leave_expert=np.array([x[0] for x in leave], np.int64) if leave else empty,
+        leave_from=np.array([x[1] for x in leave], np.int64) if leave else empty,
+        leave_to=np.array([x[2] for x in leave], np.int64) if leave else empty,
+        rel_expert=np.array([x[0] for x in rels], np.int64) if rels else empty,
+        rel_org=np.array([x[1] for x in rels], np.int64) if rels else empty,
+        rel_until=np.array([x[2] for x in rels], np.int64) if rels else empty,
+        engagements=Intervals(
+            expert=np.array(eng_e, np.int64), start=np.array(eng_s, np.int64), end=np.array(eng_t, np.int64)
+        ),
+        history=history,
+        room_booking_room=np.array([ridx[b.room] for b in inst.room_bookings], np.int64),
+        room_booking_seats=np.array([b.seats for b in inst.room_bookings], np.int64),
+        room_booking_start=np.array([int(b.start.timestamp()) for b in inst.room_bookings], np.int64),
+        room_booking_end=np.array([int(b.end.timestamp()) for b in inst.room_bookings], np.int64),
+        projects=tuple(projects),
+    )
+    ids = IdMaps(sites=site_ids, rooms=tuple(room_ids), experts=expert_ids, orgs=org_ids,
+                 projects=tuple(p.id for p in inst.projects))
+    return problem, ids

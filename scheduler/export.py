@@ -1,0 +1,304 @@
+"""Database → `draw-instance/1` document (export), and the normal form an import/export round trip keeps.
+
+The export is a pure function of the database state (and the arguments): every list is sorted
+(by code, then by the remaining fields), datetimes are rendered in ISO 8601 at the display offset
+(settings.display_utc_offset_hours, default +08:00), so the same state always gives byte-identical
+canonical JSON and therefore the same `instance_sha256`.
+
+What is exported:
+- every site (with rooms), every organisation, every expert that has at least one specialty (an
+  expert without one can never be drawn, and the format requires one) with specialties and leave;
+  the experts' relations and penalties; the projects asked for (all projects when None);
+- history: the past committees whose start lies in [earliest project start − H days, latest
+  project start), H = max(400, familiar_pair_days): E6/E7/P2 look back at most max(30, 365,
+  familiar_pair_days) days, so older committees cannot change a draw;
+- bookings and room bookings overlapping [earliest start − 1 day, latest end + 1 day) (the E8
+  travel buffer is at most one day). With no project exported, history and bookings are not cut.
+Organisation regions, site kinds, expert id numbers and notes are not part of the format.
+
+`normalise_instance(doc)` gives the form the round trip preserves: import_instance(doc) followed by
+export_instance(rules=doc["rules"]) yields exactly normalise_instance(doc) — the parsed document
+with defaults filled in, datetimes re-rendered at the display offset, lists sorted, set-like lists
+(specialties, bidders, supervisor orgs, excluded experts, a committee's experts) de-duplicated,
+and history/bookings cut to the windows above.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlmodel import Session, col
+
+from config.rules import load_rules
+from config.settings import get_settings
+from experts.models import (
+    Booking,
+    Committee,
+    CommitteeMember,
+    Expert,
+    ExpertSpecialty,
+    Leave,
+    Organisation,
+    Penalty,
+    Relation,
+)
+from scheduler.importer import ImportReport, import_instance
+from scheduler.instance import FORMAT, parse_instance
+from scheduler.models import (
+    Project,
+    ProjectAuxSite,
+    ProjectBidder,
+    ProjectExclusion,
+    ProjectNeed,
+    ProjectSupervisorOrg,
+)
+from venues.models import Room, RoomBooking, Site
+
+__all__ = ["ImportReport", "UnknownProjectError", "export_instance", "import_instance", "normalise_instance"]
+
+logger = logging.getLogger(__name__)
+HISTORY_DAYS = 400
+BUSY_MARGIN = timedelta(days=1)
+
+
+class UnknownProjectError(LookupError):
+    """export_instance was asked for project codes that are not in the database."""
+
+
+def display_tz() -> timezone:
+    """The fixed offset exported datetimes are rendered at (settings, default UTC+8)."""
+    return timezone(timedelta(hours=int(getattr(get_settings(), "display_utc_offset_hours", 8))))
+
+
+def _dt(value: datetime, tz: timezone) -> str:
+    return value.astimezone(tz).isoformat()
+
+
+def _history_days(rules: dict[str, Any] | None) -> int:
+    params = load_rules(get_settings().rules_file).merged(rules)
+    return max(HISTORY_DAYS, params.familiar_pair_days)
+
+
+class _Windows:
+    """The history and busy windows of a plan; everything passes when the plan is empty."""
+
+    def __init__(self, spans: list[tuple[datetime, datetime]], history_days: int) -> None:
+        self.empty = not spans
+        if spans:
+            first = min(s for s, _ in spans)
+            self.hist_lo = first - timedelta(days=history_days)
+            self.hist_hi = max(s for s, _ in spans)
+            self.busy_lo = first - BUSY_MARGIN
+            self.busy_hi = max(e for _, e in spans) + BUSY_MARGIN
+
+    def history(self, start: datetime) -> bool:
+        return self.empty or self.hist_lo <= start < self.hist_hi
+
+    def busy(self, start: datetime, end: datetime) -> bool:
+        return self.empty or (start < self.busy_hi and end > self.busy_lo)
+
+
+def _canonical_order(doc: dict[str, Any]) -> dict[str, Any]:
+    """Sort every list of a rendered instance document (in place) and return it."""
+    for site in doc["sites"]:
+        site["rooms"].sort(key=lambda r: r["id"])
+    doc["sites"].sort(key=lambda s: s["id"])
+    doc["orgs"].sort(key=lambda o: o["id"])
+    for e in doc["experts"]:
+        e["specialties"] = sorted(set(e["specialties"]))
+        e["leave"].sort(key=lambda lv: (lv["from"], lv["to"]))
+    doc["experts"].sort(key=lambda e: e["id"])
+    doc["relations"].sort(key=lambda r: (r["expert"], r["org"], r["kind"], r["from"] or "", r["to"] or ""))
+    doc["penalties"].sort(key=lambda p: (p["expert"], p["date"], p["reason"]))
+    for h in doc["history"]:
+        h["experts"] = sorted(set(h["experts"]))
+    doc["history"].sort(key=lambda h: h["project"])
+    doc["bookings"].sort(key=lambda b: (b["expert"], b["start"], b["end"]))
+    doc["room_bookings"].sort(key=lambda b: (b["room"], b["start"], b["end"], b["seats"]))
+    for p in doc["projects"]:
+        for key in ("bidders", "supervisor_orgs", "excluded_experts"):
+            p[key] = sorted(set(p[key]))
+        p["needs"].sort(key=lambda n: n["specialty"])
+    doc["projects"].sort(key=lambda p: p["id"])
+    return doc
+
+
+def normalise_instance(doc: dict[str, Any]) -> dict[str, Any]:
+    """The normal form of an instance document that an import → export round trip reproduces."""
+    inst = parse_instance(doc)
+    out: dict[str, Any] = inst.model_dump(mode="python", by_alias=True)
+    tz = display_tz()
+    win = _Windows([(p.start, p.end) for p in inst.projects], _history_days(out["rules"]))
+    out["history"] = [h for h in out["history"] if win.history(h["start"])]
+    out["bookings"] = [b for b in out["bookings"] if win.busy(b["start"], b["end"])]
+    out["room_bookings"] = [b for b in out["room_bookings"] if win.busy(b["start"], b["end"])]
+    for key in ("history", "bookings", "room_bookings", "projects"):
+        for item in out[key]:
+            item["start"], item["end"] = _dt(item["start"], tz), _dt(item["end"], tz)
+    for e in out["experts"]:
+        e["birth_date"] = e["birth_date"].isoformat()
+        e["leave"] = [{"from": lv["from"].isoformat(), "to": lv["to"].isoformat()} for lv in e["leave"]]
+    for r in out["relations"]:
+        r["from"] = r["from"] and r["from"].isoformat()
+        r["to"] = r["to"] and r["to"].isoformat()
+    for pen in out["penalties"]:
+        pen["date"] = pen["date"].isoformat()
+    return _canonical_order(out)
+
+
+def _chunks(ids: list[int], size: int = 5000) -> Iterable[list[int]]:
+    for i in range(0, len(ids), size):
+        yield ids[i : i + size]
+
+
+def _by_parent(session: Session, cols: tuple[Any, ...], parent: Any, ids: list[int]) -> dict[int, list[Any]]:
+    out: dict[int, list[Any]] = defaultdict(list)
+    for chunk in _chunks(ids):
+        for row in session.execute(select(parent, *cols).where(parent.in_(chunk))):
+            out[row[0]].append(tuple(row[1:]))
+    return out
+
+
+def export_instance(
+    session: Session, *, project_codes: list[str] | None = None, rules: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Build a complete draw-instance/1 document from the database (see the module docstring)."""
+    tz = display_tz()
+    stmt = select(Project)
+    if project_codes is not None:
+        stmt = stmt.where(col(Project.code).in_(sorted(set(project_codes))))
+    projects = list(session.scalars(stmt))
+    if project_codes is not None and len(projects) != len(set(project_codes)):
+        missing = sorted(set(project_codes) - {p.code for p in projects})
+        raise UnknownProjectError(f"unknown project codes: {', '.join(missing)}")
+    win = _Windows([(p.start, p.end) for p in projects], _history_days(rules))
+
+    org_code = dict(session.execute(select(Organisation.id, Organisation.code)).tuples().all())
+    site_code = dict(session.execute(select(Site.id, Site.code)).tuples().all())
+    room_code = dict(session.execute(select(Room.id, Room.code)).tuples().all())
+    rooms: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for r in session.execute(select(Room.site_id, Room.code, Room.seats)):
+        rooms[r.site_id].append({"id": r.code, "seats": r.seats})
+    sites = [
+        {"id": s.code, "name": s.name, "region": s.region, "lat": s.lat, "lon": s.lon,
+         "active": s.active, "rooms": rooms.get(s.id, [])}
+        for s in session.scalars(select(Site))
+    ]
+    orgs = [{"id": code, "name": name} for code, name in session.execute(
+        select(Organisation.code, Organisation.name))]
+
+    specs: dict[int, list[str]] = defaultdict(list)
+    for eid, code in session.execute(select(ExpertSpecialty.expert_id, ExpertSpecialty.code)):
+        specs[eid].append(code)
+    leave: dict[int, list[dict[str, str]]] = defaultdict(list)
+    for eid, d1, d2 in session.execute(select(Leave.expert_id, Leave.from_date, Leave.to_date)):
+        leave[eid].append({"from": d1.isoformat(), "to": d2.isoformat()})
+    expert_code: dict[int, str] = {}
+    experts = []
+    for e in session.execute(select(Expert.id, Expert.code, Expert.name, Expert.birth_date, Expert.region,
+                                    Expert.lat, Expert.lon, Expert.employer_id, Expert.status)):
+        if not specs.get(e.id):
+            continue
+        expert_code[e.id] = e.code
+        experts.append({
+            "id": e.code, "name": e.name, "birth_date": e.birth_date.isoformat(), "region": e.region,
+            "lat": e.lat, "lon": e.lon, "employer": org_code.get(e.employer_id) if e.employer_id else None,
+            "specialties": specs[e.id], "status": e.status, "leave": leave.get(e.id, []),
+        })
+    skipped = (session.scalar(select(func.count()).select_from(Expert)) or 0) - len(experts)
+    if skipped:
+        logger.info("export: %d experts without a specialty left out", skipped)
+
+    relations = [
+        {"expert": expert_code[r.expert_id], "org": org_code[r.org_id], "kind": r.kind,
+         "from": r.from_date and r.from_date.isoformat(), "to": r.to_date and r.to_date.isoformat()}
+        for r in session.execute(select(Relation.expert_id, Relation.org_id, Relation.kind,
+                                        Relation.from_date, Relation.to_date))
+        if r.expert_id in expert_code
+    ]
+    penalties = [
+        {"expert": expert_code[p.expert_id], "date": p.date.isoformat(), "reason": p.reason}
+        for p in session.execute(select(Penalty.expert_id, Penalty.date, Penalty.reason))
+        if p.expert_id in expert_code
+    ]
+    history = _history(session, win, tz, org_code, expert_code)
+    bstmt = select(Booking.expert_id, Booking.start, Booking.end)
+    rbstmt = select(RoomBooking.room_id, RoomBooking.seats, RoomBooking.start, RoomBooking.end)
+    if not win.empty:
+        bstmt = bstmt.where(col(Booking.start) < win.busy_hi, col(Booking.end) > win.busy_lo)
+        rbstmt = rbstmt.where(col(RoomBooking.start) < win.busy_hi, col(RoomBooking.end) > win.busy_lo)
+    bookings = [
+        {"expert": expert_code[b.expert_id], "start": _dt(b.start, tz), "end": _dt(b.end, tz)}
+        for b in session.execute(bstmt) if b.expert_id in expert_code
+    ]
+    room_bookings = [
+        {"room": room_code[b.room_id], "seats": b.seats, "start": _dt(b.start, tz), "end": _dt(b.end, tz)}
+        for b in session.execute(rbstmt)
+    ]
+    doc = {
+        "format": FORMAT, "rules": dict(rules or {}), "sites": sites, "orgs": orgs, "experts": experts,
+        "relations": relations, "penalties": penalties, "history": history, "bookings": bookings,
+        "room_bookings": room_bookings,
+        "projects": _projects(session, projects, tz, org_code, site_code, expert_code),
+    }
+    return _canonical_order(doc)
+
+
+def _history(
+    session: Session, win: _Windows, tz: timezone, org_code: dict[int, str], expert_code: dict[int, str]
+) -> list[dict[str, Any]]:
+    cstmt = select(Committee.id, Committee.code, Committee.tenderer_id, Committee.start, Committee.end)
+    mstmt = select(CommitteeMember.committee_id, CommitteeMember.expert_id).join(
+        Committee, col(Committee.id) == CommitteeMember.committee_id
+    )
+    if not win.empty:
+        cond = (col(Committee.start) >= win.hist_lo, col(Committee.start) < win.hist_hi)
+        cstmt, mstmt = cstmt.where(*cond), mstmt.where(*cond)
+    members: dict[int, list[str]] = defaultdict(list)
+    for cid, eid in session.execute(mstmt):
+        if eid in expert_code:
+            members[cid].append(expert_code[eid])
+    return [
+        {"project": c.code, "tenderer": org_code[c.tenderer_id] if c.tenderer_id else None,
+         "start": _dt(c.start, tz), "end": _dt(c.end, tz), "experts": members.get(c.id, [])}
+        for c in session.execute(cstmt)
+    ]
+
+
+def _projects(
+    session: Session,
+    projects: list[Project],
+    tz: timezone,
+    org_code: dict[int, str],
+    site_code: dict[int, str],
+    expert_code: dict[int, str],
+) -> list[dict[str, Any]]:
+    ids = [p.id for p in projects if p.id is not None]
+    bidders = _by_parent(session, (ProjectBidder.org_id,), col(ProjectBidder.project_id), ids)
+    sups = _by_parent(session, (ProjectSupervisorOrg.org_id,), col(ProjectSupervisorOrg.project_id), ids)
+    aux = _by_parent(session, (ProjectAuxSite.position, ProjectAuxSite.site_id),
+                     col(ProjectAuxSite.project_id), ids)
+    needs = _by_parent(session, (ProjectNeed.specialty, ProjectNeed.count), col(ProjectNeed.project_id), ids)
+    excl = _by_parent(session, (ProjectExclusion.expert_id,), col(ProjectExclusion.project_id), ids)
+    out = []
+    for p in projects:
+        assert p.id is not None
+        out.append({
+            "id": p.code, "name": p.name, "procedure": p.procedure, "budget": float(p.budget),
+            "region": p.region, "tenderer": org_code[p.tenderer_id],
+            "agent": org_code[p.agent_id] if p.agent_id else None,
+            "bidders": [org_code[o] for (o,) in bidders.get(p.id, [])],
+            "supervisor_orgs": [org_code[o] for (o,) in sups.get(p.id, [])],
+            "start": _dt(p.start, tz), "end": _dt(p.end, tz), "size": p.size,
+            "representatives": p.representatives, "main_site": site_code[p.main_site_id],
+            # Auxiliary sites keep their stated order: it is the coordinator's, not a sort order.
+            "aux_sites": None if p.aux_mode == "random" else [site_code[s] for _, s in sorted(aux.get(p.id, []))],
+            "needs": [{"specialty": s, "count": n} for s, n in needs.get(p.id, [])],
+            "excluded_experts": [expert_code[e] for (e,) in excl.get(p.id, []) if e in expert_code],
+        })
+    return out
