@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     max_aux_choices_tried: int = Field(
         default=60, ge=1, description="Auxiliary-site combinations (S5) examined before giving up."
     )
+    display_utc_offset_hours: int = Field(default=8, ge=-12, le=14)
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"

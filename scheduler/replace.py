@@ -50,7 +50,7 @@ def _state(problem: Problem, ids: IdMaps, result: dict[str, Any], skip: str) -> 
 def _placement(ctx: SiteContext, seats: list[dict[str, Any]], ids: IdMaps, leaving: dict[str, Any],
                a: int) -> tuple[int, int] | None:
     """(site, room) where `a` can sit with every other seat unchanged, or None."""
-    problem, p = ctx.problem, ctx.project
+    p = ctx.project
     sidx = {s: i for i, s in enumerate(ids.sites)}
     ridx = {r: i for i, r in enumerate(ids.rooms)}
     counts = [sum(1 for s in seats if sidx[s["site"]] == site) for site in ctx.sites]
@@ -60,8 +60,7 @@ def _placement(ctx: SiteContext, seats: list[dict[str, Any]], ids: IdMaps, leavi
     for i in order:
         if not ctx.reach[a] >> i & 1:
             continue
-        new = list(counts)
-        new[old] -= 1
+        new = list(counts)  # `seats` already lacks the leaving expert
         new[i] += 1
         if any(not lo <= c <= up for lo, c, up in zip(ctx.lower, new, ctx.upper, strict=True)):
             continue
@@ -76,7 +75,6 @@ def _placement(ctx: SiteContext, seats: list[dict[str, Any]], ids: IdMaps, leavi
         room = pick_room(ctx.room_free[i], new[i] + reps)
         if room is not None:
             return site, room
-    del problem
     return None
 
 

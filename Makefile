@@ -1,0 +1,20 @@
+# The two set-up commands of the README: `make demo` and `make test`.
+.PHONY: venv demo test lint bench
+
+venv:
+	@bash scripts/bootstrap.sh
+
+demo: venv
+	.venv/bin/yidi serve --demo
+
+test: venv
+	.venv/bin/ruff check .
+	.venv/bin/python -m pytest -q
+
+lint: venv
+	.venv/bin/ruff check .
+	.venv/bin/mypy api config venues experts scheduler ledger
+
+bench: venv
+	.venv/bin/python benchmarks/bench_draw.py
+	.venv/bin/python benchmarks/bench_fairness.py

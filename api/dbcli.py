@@ -1,0 +1,58 @@
+"""Database-backed commands of the CLI (kept apart so `yidi draw` never imports the ORM)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlmodel import Session, select
+
+from config.db import create_all, get_engine
+
+
+def init_db() -> str:
+    """Create the schema if it does not exist."""
+    engine = get_engine()
+    create_all(engine)
+    return f"database ready ({engine.url.get_backend_name()})"
+
+
+def import_db(doc: dict[str, Any]) -> str:
+    """Upsert an instance document into the database."""
+    from scheduler.importer import import_instance
+
+    init_db()
+    with Session(get_engine()) as session:
+        report = import_instance(session, doc)
+        session.commit()
+    return "imported: " + json.dumps(report.as_dict(), ensure_ascii=False, sort_keys=True)
+
+
+def export_db(project_codes: list[str] | None) -> str:
+    """The database state as a draw-instance/1 JSON text."""
+    from scheduler.export import export_instance
+    from scheduler.service import deployment_rules
+
+    with Session(get_engine()) as session:
+        doc = export_instance(session, project_codes=project_codes, rules=deployment_rules().as_json())
+    return json.dumps(doc, ensure_ascii=False, indent=1)
+
+
+def verify_ledger(expect_head: str | None) -> tuple[int, str]:
+    """Exit code and message of `yidi audit verify`."""
+    import ledger
+
+    init_db()
+    with Session(get_engine()) as session:
+        return ledger.verify_command(session, expect_head=expect_head)
+
+
+def ensure_demo() -> str:
+    """Load the small demo province when the database holds no site yet."""
+    from api.demo_data import small
+    from venues.models import Site
+
+    with Session(get_engine()) as session:
+        if session.exec(select(Site)).first() is not None:
+            return "demo: database already holds data; left as it is"
+    return "demo: " + import_db(small())

@@ -1,0 +1,192 @@
+"""Draws for projects in the database: commit the seed, solve, seal, reveal, replace (D3, D5, R1, R2)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import secrets
+from collections import Counter
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+import ledger
+from config.rules import RuleParams, load_rules
+from config.settings import get_settings
+from experts.models import Expert
+from scheduler.draw import draw_parsed, seed_commitment, software
+from scheduler.export import export_instance
+from scheduler.instance import canonical_bytes, parse_instance, sha256_hex
+from scheduler.models import Draw, DrawProject, Project, ProjectExclusion, Replacement, Seat
+from scheduler.replace import replace_seat
+from scheduler.sealing import draw_aad, replacement_aad, seal_text, seat_aad, unseal_text
+from venues.models import Room, Site
+
+logger = logging.getLogger(__name__)
+
+
+class DrawNotFound(LookupError):
+    """No draw with that id."""
+
+
+class StillSealed(PermissionError):
+    """The committee stays sealed until the evaluation starts (D5)."""
+
+
+def deployment_rules() -> RuleParams:
+    """The jurisdiction's rule parameters (defaults overridden by YIDI_RULES_FILE)."""
+    return load_rules(get_settings().rules_file)
+
+
+def _summary(result: dict[str, Any]) -> dict[str, Any]:
+    # Only what D5 allows before the start: status and head counts per site, never a name.
+    return {
+        p["project"]: {
+            "status": p["status"],
+            "sampling": p["sampling"],
+            "seats_per_site": dict(sorted(Counter(s["site"] for s in p["seats"]).items())),
+            "warnings": len(p["warnings"]),
+            "unmet": [{k: u[k] for k in ("need", "missing", "eligible", "rules", "advice")} for u in p["unmet"]],
+        }
+        for p in result["projects"]
+    }
+
+
+def _store_seats(session: Session, draw: Draw, result: dict[str, Any], projects: dict[str, Project]) -> None:
+    site_id = dict(session.exec(select(Site.code, Site.id)).all())
+    room_id = dict(session.exec(select(Room.code, Room.id)).all())
+    assert draw.id is not None
+    for p in result["projects"]:
+        proj = projects[p["project"]]
+        assert proj.id is not None
+        session.add(DrawProject(draw_id=draw.id, project_id=proj.id, status=p["status"], sampling=p["sampling"],
+                                aux_sites=p["aux_sites"], seat_counts=_summary(result)[p["project"]]["seats_per_site"]))
+        for s in p["seats"]:
+            session.add(Seat(draw_id=draw.id, project_id=proj.id, need=s["need"], site_id=site_id[s["site"]],
+                             room_id=room_id[s["room"]],
+                             expert_sealed=seal_text(s["expert"], aad=seat_aad(draw.id, p["project"], s["need"],
+                                                                                s["room"]))))
+        proj.status = p["status"]
+        session.add(proj)
+
+
+def draw(session: Session, *, project_codes: list[str], seed_hex: str | None = None, actor: str = "system") -> Draw:
+    """Draw the given projects together as a day plan; the committee is stored sealed."""
+    seed_hex = seed_hex or secrets.token_hex(32)
+    commitment = seed_commitment(seed_hex)
+    doc = export_instance(session, project_codes=project_codes, rules=deployment_rules().as_json())
+    inst = parse_instance(doc)
+    row = Draw(seed_sha256=commitment, instance_sha256=sha256_hex(canonical_bytes(doc)), software=software())
+    session.add(row)
+    session.flush()
+    ledger.append(session, kind="draw.commit", subject=f"draw:{row.id}", actor=actor,
+                  payload={"seed_sha256": commitment, "instance_sha256": row.instance_sha256,
+                           "projects": sorted(project_codes), "software": row.software})
+    # The commitment is durable before any solving starts (D3).
+    session.commit()
+    result = draw_parsed(doc, inst, seed_hex, base_rules=deployment_rules())
+    text = canonical_bytes(result).decode("utf-8")
+    assert row.id is not None
+    row.sealed_result = seal_text(text, aad=draw_aad(row.id))
+    row.result_sha256 = sha256_hex(text.encode("utf-8"))
+    row.status = "drawn"
+    row.public_summary = json.dumps(_summary(result), ensure_ascii=False, sort_keys=True)
+    projects = {p.code: p for p in session.exec(select(Project).where(col(Project.code).in_(project_codes)))}
+    _store_seats(session, row, result, projects)
+    session.add(row)
+    ledger.append(session, kind="draw.result", subject=f"draw:{row.id}", actor=actor,
+                  payload={"result_sha256": row.result_sha256, "summary": _summary(result)})
+    session.commit()
+    session.refresh(row)
+    logger.info("draw %s: %d projects drawn", row.id, sum(p["status"] == "drawn" for p in result["projects"]))
+    return row
+
+
+def get_draw(session: Session, *, draw_id: int) -> Draw | None:
+    """The draw row, or None."""
+    return session.get(Draw, draw_id)
+
+
+def _result(row: Draw) -> dict[str, Any]:
+    assert row.id is not None and row.sealed_result is not None
+    return json.loads(unseal_text(row.sealed_result, aad=draw_aad(row.id)))
+
+
+def _starts(session: Session, result: dict[str, Any]) -> list[datetime]:
+    codes = [p["project"] for p in result["projects"]]
+    return [p.start for p in session.exec(select(Project).where(col(Project.code).in_(codes)))]
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def reveal(session: Session, *, draw_id: int, now: datetime, actor: str = "system") -> dict[str, Any]:
+    """Unseal a draw once its earliest evaluation has started; publishes the seed (D3, D5)."""
+    row = session.get(Draw, draw_id)
+    if row is None or row.sealed_result is None:
+        raise DrawNotFound(draw_id)
+    result = _result(row)
+    first = min((_aware(s) for s in _starts(session, result)), default=None)
+    if first is not None and now < first:
+        raise StillSealed(f"draw {draw_id} stays sealed until {first.isoformat()} (D5)")
+    if row.status != "revealed":
+        row.seed_hex = result["seed"]
+        row.status = "revealed"
+        session.add(row)
+        ledger.append(session, kind="draw.reveal", subject=f"draw:{draw_id}", actor=actor,
+                      payload={"seed": result["seed"], "seed_sha256": row.seed_sha256})
+        session.commit()
+    return result
+
+
+def _expert_ref(seed: str, expert: str) -> str:
+    # A ledger reference that reveals nothing before the seed is revealed, and is checkable after.
+    return hashlib.sha256(f"{seed}:{expert}".encode()).hexdigest()
+
+
+def replace(
+    session: Session, *, draw_id: int, project_code: str, expert_code: str, reason: str, now: datetime,
+    actor: str = "system",
+) -> dict[str, Any]:
+    """Replace one expert of a drawn project (R1) and record it (R2); returns the record."""
+    row = session.get(Draw, draw_id)
+    if row is None or row.sealed_result is None:
+        raise DrawNotFound(draw_id)
+    result = _result(row)
+    codes = [p["project"] for p in result["projects"]]
+    doc = export_instance(session, project_codes=codes, rules=deployment_rules().as_json())
+    new_result, record = replace_seat(doc, result, project=project_code, expert=expert_code, reason=reason,
+                                      base_rules=deployment_rules())
+    project = session.exec(select(Project).where(Project.code == project_code)).one()
+    expert = session.exec(select(Expert).where(Expert.code == expert_code)).one()
+    assert project.id is not None and expert.id is not None and row.id is not None
+    session.add(ProjectExclusion(project_id=project.id, expert_id=expert.id, reason=reason, at=now))
+    for seat in session.exec(select(Seat).where(Seat.draw_id == row.id, Seat.project_id == project.id)).all():
+        room = session.get(Room, seat.room_id)
+        assert room is not None
+        if unseal_text(seat.expert_sealed, aad=seat_aad(row.id, project_code, seat.need, room.code)) == expert_code:
+            session.delete(seat)
+    site = session.exec(select(Site).where(Site.code == record["site"])).one()
+    room = session.exec(select(Room).where(Room.code == record["room"])).one()
+    assert site.id is not None and room.id is not None
+    session.add(Seat(draw_id=row.id, project_id=project.id, need=record["need"], site_id=site.id, room_id=room.id,
+                     expert_sealed=seal_text(record["replacement"],
+                                             aad=seat_aad(row.id, project_code, record["need"], room.code))))
+    session.add(Replacement(project_id=project.id, draw_id=row.id, need=record["need"], reason=reason, at=now,
+                            replaced_expert_sealed=seal_text(expert_code, aad=replacement_aad(
+                                project_code, record["need"], "replaced", now)),
+                            new_expert_sealed=seal_text(record["replacement"], aad=replacement_aad(
+                                project_code, record["need"], "new", now))))
+    text = canonical_bytes(new_result).decode("utf-8")
+    row.sealed_result = seal_text(text, aad=draw_aad(row.id))
+    session.add(row)
+    ledger.append(session, kind="draw.replace", subject=f"project:{project_code}", actor=actor, ts=now,
+                  payload={"draw": row.id, "need": record["need"], "reason": reason, "source": record["source"],
+                           "site": record["site"], "replaced_ref": _expert_ref(result["seed"], expert_code),
+                           "replacement_ref": _expert_ref(result["seed"], record["replacement"]),
+                           "result_sha256": sha256_hex(text.encode("utf-8"))})
+    session.commit()
+    return record

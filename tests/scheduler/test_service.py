@@ -1,0 +1,88 @@
+"""Draws stored in the database: sealed seats, ledger entries, reveal and replacement (both databases)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import text
+from sqlmodel import Session, select
+
+import ledger
+from scheduler import service
+from scheduler.importer import import_instance
+from scheduler.models import Draw, Replacement, Seat
+from tests.checker import check
+from tests.factories_instance import tiny_day
+
+BEFORE = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+AFTER = datetime(2026, 11, 23, 1, 30, tzinfo=UTC)  # 09:30 +08:00, the evaluation has started
+
+
+@pytest.fixture()
+def drawn(session: Session) -> tuple[Session, Draw, dict]:
+    inst, _ = tiny_day()
+    import_instance(session, inst)
+    session.commit()
+    row = service.draw(session, project_codes=["P1"], seed_hex="5eed")
+    return session, row, inst
+
+
+def test_draw_is_stored_sealed_and_ledgered(drawn: tuple[Session, Draw, dict]) -> None:
+    session, row, _ = drawn
+    assert row.status == "drawn" and row.seed_hex is None
+    summary = json.loads(row.public_summary)
+    assert summary["P1"]["status"] == "drawn" and sum(summary["P1"]["seats_per_site"].values()) == 4
+    seats = session.exec(select(Seat).where(Seat.draw_id == row.id)).all()
+    assert len(seats) == 4
+    # No expert code appears anywhere in clear in the stored draw (D5).
+    blobs = b"".join(s.expert_sealed for s in seats) + (row.sealed_result or b"")
+    assert not any(f"E{i:02d}".encode() in blobs for i in range(1, 16))
+    kinds = [e.kind for e in ledger.entries(session)]
+    assert kinds == ["draw.commit", "draw.result"]
+    assert ledger.verify(session).ok
+
+
+def test_reveal_only_after_start_and_replays(drawn: tuple[Session, Draw, dict]) -> None:
+    session, row, inst = drawn
+    assert row.id is not None
+    with pytest.raises(service.StillSealed):
+        service.reveal(session, draw_id=row.id, now=BEFORE)
+    result = service.reveal(session, draw_id=row.id, now=AFTER)
+    assert result["seed"] == "5eed" and session.get(Draw, row.id).seed_hex == "5eed"  # type: ignore[union-attr]
+    assert ledger.entries(session)[-1].kind == "draw.reveal"
+    from scheduler.export import export_instance
+
+    doc = export_instance(session, project_codes=["P1"], rules=service.deployment_rules().as_json())
+    assert check(doc, result) == []
+
+
+def test_replacement_takes_first_alternate_and_is_recorded(drawn: tuple[Session, Draw, dict]) -> None:
+    session, row, _ = drawn
+    assert row.id is not None
+    result = service.reveal(session, draw_id=row.id, now=AFTER)
+    proj = result["projects"][0]
+    leaving = proj["seats"][0]
+    record = service.replace(session, draw_id=row.id, project_code="P1", expert_code=leaving["expert"],
+                             reason="declined", now=AFTER)
+    first_alt = next(a["experts"] for a in proj["alternates"] if a["need"] == leaving["need"])[0]
+    assert record["source"] == "alternate" and record["replacement"] == first_alt
+    after = service.reveal(session, draw_id=row.id, now=AFTER)["projects"][0]
+    experts = {s["expert"] for s in after["seats"]}
+    assert leaving["expert"] not in experts and first_alt in experts
+    # All other seats stay as they were (R1).
+    others = {(s["expert"], s["site"], s["room"]) for s in proj["seats"][1:]}
+    assert others <= {(s["expert"], s["site"], s["room"]) for s in after["seats"]}
+    assert session.exec(select(Replacement)).one().reason == "declined"
+    entry = ledger.entries(session, kind_prefix="draw.replace")[0]
+    assert json.loads(entry.payload)["reason"] == "declined" and leaving["expert"] not in entry.payload
+    assert ledger.verify(session).ok
+
+
+def test_tampering_with_the_ledger_is_detected(drawn: tuple[Session, Draw, dict]) -> None:
+    session, _, _ = drawn
+    session.execute(text("UPDATE ledger_entry SET payload = '{}' WHERE seq = 1"))
+    session.commit()
+    report = ledger.verify(session)
+    assert not report.ok and any("seq 1" in p for p in report.problems)
