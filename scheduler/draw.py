@@ -82,6 +82,15 @@ def _project_doc(problem: Problem, ids: IdMaps, pi: int, out: Outcome) -> dict[s
                 "max_travel_km" % (rep["need"], rep["eligible"], rep["max_inclusion"],
                                    problem.rules.max_predictability)
             )
+    unmet = []
+    for u in out.unmet:
+        u = dict(u)
+        if u.get("sites"):
+            u["sites"] = [ids.sites[s] for s in u["sites"]]
+            u["advice"] += " (no room with enough free seats at %s)" % ", ".join(u["sites"])
+        else:
+            u.pop("sites", None)
+        unmet.append(u)
     return {
         "project": ids.projects[pi],
         "status": out.status,
@@ -93,7 +102,7 @@ def _project_doc(problem: Problem, ids: IdMaps, pi: int, out: Outcome) -> dict[s
             for need, alts in zip(p.needs, out.alternates, strict=False)
         ],
         "warnings": warnings,
-        "unmet": out.unmet,
+        "unmet": unmet,
         "report": out.report,
     }
 

@@ -50,48 +50,51 @@ def _region4(code: str) -> int:
 
 
 def _specialty_index(inst: Instance) -> dict[str, list[int]]:
-    # Every prefix at a level boundary (letter + 2k digits) indexes the experts holding it, so a
-    # need's pool (C3: some specialty starts with the need's code) is one dictionary lookup.
+    # C3: a need's pool is every expert with a specialty starting with the need's code. Only the
+    # codes the projects ask for are indexed, by checking each level-boundary prefix against them.
+    wanted = {nd.specialty for p in inst.projects for nd in p.needs}
+    lengths = sorted({len(c) for c in wanted})
     index: dict[str, set[int]] = defaultdict(set)
     for i, e in enumerate(inst.experts):
         for code in e.specialties:
-            for cut in range(3, len(code) + 1, 2):
-                index[code[:cut]].add(i)
+            for cut in lengths:
+                if cut <= len(code) and code[:cut] in wanted:
+                    index[code[:cut]].add(i)
     return {k: sorted(v) for k, v in index.items()}
 
 
-def _history(inst: Instance, eidx: dict[str, int], oidx: dict[str, int], n: int) -> History:
-    starts, tenderers, members_all = [], [], []
-    for h in inst.history:
-        members = sorted({eidx[x] for x in h.experts})
-        starts.append(int(h.start.timestamp()))
-        tenderers.append(oidx[h.tenderer] if h.tenderer else NO_ORG)
-        members_all.append(members)
-    m_exp, m_start, m_ten = [], [], []
-    by_size: dict[int, list[int]] = defaultdict(list)
-    for k, members in enumerate(members_all):
-        m_exp.extend(members)
-        m_start.extend([starts[k]] * len(members))
-        m_ten.extend([tenderers[k]] * len(members))
-        if len(members) >= 2:
-            by_size[len(members)].append(k)
+def _history(inst: Instance, eidx: dict[str, int], oidx: dict[str, int], n: int) -> tuple[History, Intervals]:
+    hist = inst.history
+    h_start = np.array([int(h.start.timestamp()) for h in hist], np.int64)
+    h_end = np.array([int(h.end.timestamp()) for h in hist], np.int64)
+    h_ten = np.array([oidx[h.tenderer] if h.tenderer else NO_ORG for h in hist], np.int64)
+    lens = np.array([len(h.experts) for h in hist], np.int64)
+    flat = np.array([eidx[x] for h in hist for x in h.experts], np.int64)
+    # One row per (committee, expert), de-duplicated, ordered by committee then expert.
+    rows = np.unique(np.repeat(np.arange(len(hist), dtype=np.int64), lens) * n + flat)
+    ent, exp = rows // n, rows % n
+    sizes = np.bincount(ent, minlength=len(hist))
+    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
     keys, pstarts = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
-    for size, rows in by_size.items():
-        mat = np.array([members_all[k] for k in rows], dtype=np.int64)
+    for size in np.unique(sizes[sizes >= 2]).tolist():
+        which = np.flatnonzero(sizes == size)
+        mat = exp[offsets[which][:, None] + np.arange(size)]
         iu, ju = np.triu_indices(size, 1)
         keys.append((mat[:, iu] * n + mat[:, ju]).ravel())
-        pstarts.append(np.repeat(np.array([starts[k] for k in rows], np.int64), len(iu)))
+        pstarts.append(np.repeat(h_start[which], len(iu)))
     key = np.concatenate(keys)
     pstart = np.concatenate(pstarts)
     order = np.argsort(pstart, kind="stable")
-    morder = np.argsort(np.array(m_start, np.int64), kind="stable")
-    return History(
-        member_expert=np.array(m_exp, np.int64)[morder],
-        member_start=np.array(m_start, np.int64)[morder],
-        member_tenderer=np.array(m_ten, np.int64)[morder],
+    m_start = h_start[ent]
+    morder = np.argsort(m_start, kind="stable")
+    history = History(
+        member_expert=exp[morder],
+        member_start=m_start[morder],
+        member_tenderer=h_ten[ent][morder],
         pair_key=key[order],
         pair_start=pstart[order],
     )
+    return history, Intervals(expert=exp, start=m_start, end=h_end[ent])
 
 
 def encode(inst: Instance, rules: RuleParams) -> tuple[Problem, IdMaps]:
@@ -148,15 +151,12 @@ def encode(inst: Instance, rules: RuleParams) -> tuple[Problem, IdMaps]:
         )
         for r in inst.relations
     ]
-    history = _history(inst, eidx, oidx, n)
-    eng_e = [eidx[b.expert] for b in inst.bookings]
-    eng_s = [int(b.start.timestamp()) for b in inst.bookings]
-    eng_t = [int(b.end.timestamp()) for b in inst.bookings]
-    for h in inst.history:
-        for x in {eidx[x] for x in h.experts}:
-            eng_e.append(x)
-            eng_s.append(int(h.start.timestamp()))
-            eng_t.append(int(h.end.timestamp()))
+    history, sat = _history(inst, eidx, oidx, n)
+    booked = Intervals(
+        expert=np.array([eidx[b.expert] for b in inst.bookings], np.int64),
+        start=np.array([int(b.start.timestamp()) for b in inst.bookings], np.int64),
+        end=np.array([int(b.end.timestamp()) for b in inst.bookings], np.int64),
+    )
     spec_index = _specialty_index(inst)
     empty = np.zeros(0, np.int64)
     projects = []
@@ -200,8 +200,11 @@ def encode(inst: Instance, rules: RuleParams) -> tuple[Problem, IdMaps]:
         rel_expert=np.array([x[0] for x in rels], np.int64) if rels else empty,
         rel_org=np.array([x[1] for x in rels], np.int64) if rels else empty,
         rel_until=np.array([x[2] for x in rels], np.int64) if rels else empty,
+        # E8: other engagements and past committees both occupy the expert.
         engagements=Intervals(
-            expert=np.array(eng_e, np.int64), start=np.array(eng_s, np.int64), end=np.array(eng_t, np.int64)
+            expert=np.concatenate([booked.expert, sat.expert]),
+            start=np.concatenate([booked.start, sat.start]),
+            end=np.concatenate([booked.end, sat.end]),
         ),
         history=history,
         room_booking_room=np.array([ridx[b.room] for b in inst.room_bookings], np.int64),

@@ -31,7 +31,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlmodel import Session, col
 
 from config.rules import load_rules
@@ -151,6 +151,12 @@ def normalise_instance(doc: dict[str, Any]) -> dict[str, Any]:
     return _canonical_order(out)
 
 
+def _select(*columns: Any) -> Select[Any]:
+    # Untyped on purpose: SQLModel types attributes as their Python values, which select()'s
+    # overloads reject.
+    return select(*columns)
+
+
 def _chunks(ids: list[int], size: int = 5000) -> Iterable[list[int]]:
     for i in range(0, len(ids), size):
         yield ids[i : i + size]
@@ -159,7 +165,7 @@ def _chunks(ids: list[int], size: int = 5000) -> Iterable[list[int]]:
 def _by_parent(session: Session, cols: tuple[Any, ...], parent: Any, ids: list[int]) -> dict[int, list[Any]]:
     out: dict[int, list[Any]] = defaultdict(list)
     for chunk in _chunks(ids):
-        for row in session.execute(select(parent, *cols).where(parent.in_(chunk))):
+        for row in session.execute(_select(parent, *cols).where(parent.in_(chunk))):
             out[row[0]].append(tuple(row[1:]))
     return out
 
@@ -178,29 +184,30 @@ def export_instance(
         raise UnknownProjectError(f"unknown project codes: {', '.join(missing)}")
     win = _Windows([(p.start, p.end) for p in projects], _history_days(rules))
 
-    org_code = dict(session.execute(select(Organisation.id, Organisation.code)).tuples().all())
-    site_code = dict(session.execute(select(Site.id, Site.code)).tuples().all())
-    room_code = dict(session.execute(select(Room.id, Room.code)).tuples().all())
+    org_code = dict(session.execute(_select(Organisation.id, Organisation.code)).tuples().all())
+    site_code = dict(session.execute(_select(Site.id, Site.code)).tuples().all())
+    room_code = dict(session.execute(_select(Room.id, Room.code)).tuples().all())
     rooms: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for r in session.execute(select(Room.site_id, Room.code, Room.seats)):
+    for r in session.execute(_select(Room.site_id, Room.code, Room.seats)):
         rooms[r.site_id].append({"id": r.code, "seats": r.seats})
     sites = [
         {"id": s.code, "name": s.name, "region": s.region, "lat": s.lat, "lon": s.lon,
          "active": s.active, "rooms": rooms.get(s.id, [])}
-        for s in session.scalars(select(Site))
+        for s in session.execute(_select(Site.id, Site.code, Site.name, Site.region, Site.lat, Site.lon,
+                                         Site.active))
     ]
     orgs = [{"id": code, "name": name} for code, name in session.execute(
-        select(Organisation.code, Organisation.name))]
+        _select(Organisation.code, Organisation.name))]
 
     specs: dict[int, list[str]] = defaultdict(list)
-    for eid, code in session.execute(select(ExpertSpecialty.expert_id, ExpertSpecialty.code)):
+    for eid, code in session.execute(_select(ExpertSpecialty.expert_id, ExpertSpecialty.code)):
         specs[eid].append(code)
     leave: dict[int, list[dict[str, str]]] = defaultdict(list)
-    for eid, d1, d2 in session.execute(select(Leave.expert_id, Leave.from_date, Leave.to_date)):
+    for eid, d1, d2 in session.execute(_select(Leave.expert_id, Leave.from_date, Leave.to_date)):
         leave[eid].append({"from": d1.isoformat(), "to": d2.isoformat()})
     expert_code: dict[int, str] = {}
     experts = []
-    for e in session.execute(select(Expert.id, Expert.code, Expert.name, Expert.birth_date, Expert.region,
+    for e in session.execute(_select(Expert.id, Expert.code, Expert.name, Expert.birth_date, Expert.region,
                                     Expert.lat, Expert.lon, Expert.employer_id, Expert.status)):
         if not specs.get(e.id):
             continue
@@ -217,18 +224,18 @@ def export_instance(
     relations = [
         {"expert": expert_code[r.expert_id], "org": org_code[r.org_id], "kind": r.kind,
          "from": r.from_date and r.from_date.isoformat(), "to": r.to_date and r.to_date.isoformat()}
-        for r in session.execute(select(Relation.expert_id, Relation.org_id, Relation.kind,
+        for r in session.execute(_select(Relation.expert_id, Relation.org_id, Relation.kind,
                                         Relation.from_date, Relation.to_date))
         if r.expert_id in expert_code
     ]
     penalties = [
         {"expert": expert_code[p.expert_id], "date": p.date.isoformat(), "reason": p.reason}
-        for p in session.execute(select(Penalty.expert_id, Penalty.date, Penalty.reason))
+        for p in session.execute(_select(Penalty.expert_id, Penalty.date, Penalty.reason))
         if p.expert_id in expert_code
     ]
     history = _history(session, win, tz, org_code, expert_code)
-    bstmt = select(Booking.expert_id, Booking.start, Booking.end)
-    rbstmt = select(RoomBooking.room_id, RoomBooking.seats, RoomBooking.start, RoomBooking.end)
+    bstmt = _select(Booking.expert_id, Booking.start, Booking.end)
+    rbstmt = _select(RoomBooking.room_id, RoomBooking.seats, RoomBooking.start, RoomBooking.end)
     if not win.empty:
         bstmt = bstmt.where(col(Booking.start) < win.busy_hi, col(Booking.end) > win.busy_lo)
         rbstmt = rbstmt.where(col(RoomBooking.start) < win.busy_hi, col(RoomBooking.end) > win.busy_lo)
@@ -252,8 +259,8 @@ def export_instance(
 def _history(
     session: Session, win: _Windows, tz: timezone, org_code: dict[int, str], expert_code: dict[int, str]
 ) -> list[dict[str, Any]]:
-    cstmt = select(Committee.id, Committee.code, Committee.tenderer_id, Committee.start, Committee.end)
-    mstmt = select(CommitteeMember.committee_id, CommitteeMember.expert_id).join(
+    cstmt = _select(Committee.id, Committee.code, Committee.tenderer_id, Committee.start, Committee.end)
+    mstmt = _select(CommitteeMember.committee_id, CommitteeMember.expert_id).join(
         Committee, col(Committee.id) == CommitteeMember.committee_id
     )
     if not win.empty:

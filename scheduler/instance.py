@@ -7,9 +7,9 @@ import json
 import re
 from collections.abc import Iterable
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from scheduler.exceptions import InstanceError
 
@@ -21,6 +21,10 @@ REGION_RE = re.compile(r"^\d{6}$")
 Procedure = Literal["engineering_tender", "gp_tender", "gp_negotiation"]
 RelationKind = Literal["former_employment", "director", "shareholder", "relative", "legal_dispute", "avoid"]
 ExpertStatus = Literal["active", "suspended", "removed", "blacklisted"]
+
+
+# A capital letter and 2-digit levels (评标专家专业分类标准), e.g. A0801.
+SpecialtyCode = Annotated[str, StringConstraints(pattern=SPECIALTY_RE.pattern)]
 
 
 class _M(BaseModel):
@@ -60,7 +64,7 @@ class ExpertIn(_M):
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
     employer: str | None = None
-    specialties: list[str] = Field(min_length=1)
+    specialties: list[SpecialtyCode] = Field(min_length=1)
     status: ExpertStatus = "active"
     leave: list[LeaveIn] = Field(default_factory=list)
 
@@ -173,12 +177,14 @@ def parse_instance(doc: Any) -> Instance:
     return inst
 
 
-def _unique(items: Iterable[tuple[str, str]], what: str) -> set[str]:
-    seen: set[str] = set()
-    for path, key in items:
-        if key in seen:
-            raise InstanceError(path, f"duplicate {what} id {key!r}")
-        seen.add(key)
+def _unique(keys: list[str], path: str, what: str) -> set[str]:
+    seen = set(keys)
+    if len(seen) != len(keys):
+        dup: set[str] = set()
+        for i, key in enumerate(keys):
+            if key in dup:
+                raise InstanceError(path.format(i), f"duplicate {what} id {key!r}")
+            dup.add(key)
     return seen
 
 
@@ -187,50 +193,53 @@ def _need(ids: set[str], value: str | None, path: str, what: str) -> None:
         raise InstanceError(path, f"unknown {what} {value!r}")
 
 
+def _all_known(ids: set[str], values: list[str], path: str, what: str) -> None:
+    # Paths are only formatted on failure: building one per item costs more than the check.
+    if not ids.issuperset(values):
+        i = next(i for i, v in enumerate(values) if v not in ids)
+        raise InstanceError(path.format(i), f"unknown {what} {values[i]!r}")
+
+
 def _window(start: Any, end: Any, path: str) -> None:
     if end <= start:
         raise InstanceError(f"{path}.end", "must be after start")
 
 
 def _check_references(inst: Instance) -> None:
-    sites = _unique(((f"$.sites[{i}].id", s.id) for i, s in enumerate(inst.sites)), "site")
-    rooms = _unique(
-        (
-            (f"$.sites[{i}].rooms[{j}].id", r.id)
-            for i, s in enumerate(inst.sites)
-            for j, r in enumerate(s.rooms)
-        ),
-        "room",
-    )
-    orgs = _unique(((f"$.orgs[{i}].id", o.id) for i, o in enumerate(inst.orgs)), "org")
-    experts = _unique(((f"$.experts[{i}].id", e.id) for i, e in enumerate(inst.experts)), "expert")
-    _unique(((f"$.projects[{i}].id", p.id) for i, p in enumerate(inst.projects)), "project")
+    sites = _unique([s.id for s in inst.sites], "$.sites[{}].id", "site")
+    room_list = [r.id for s in inst.sites for r in s.rooms]
+    if len(set(room_list)) != len(room_list):
+        for i, s in enumerate(inst.sites):
+            for j, r in enumerate(s.rooms):
+                if room_list.count(r.id) > 1:
+                    raise InstanceError(f"$.sites[{i}].rooms[{j}].id", f"duplicate room id {r.id!r}")
+    rooms = set(room_list)
+    orgs = _unique([o.id for o in inst.orgs], "$.orgs[{}].id", "org")
+    experts = _unique([e.id for e in inst.experts], "$.experts[{}].id", "expert")
+    _unique([p.id for p in inst.projects], "$.projects[{}].id", "project")
+    employers = [e.employer for e in inst.experts if e.employer is not None]
+    if not orgs.issuperset(employers):
+        for i, e in enumerate(inst.experts):
+            _need(orgs, e.employer, f"$.experts[{i}].employer", "org")
     for i, e in enumerate(inst.experts):
-        _need(orgs, e.employer, f"$.experts[{i}].employer", "org")
-        for j, code in enumerate(e.specialties):
-            if not SPECIALTY_RE.match(code):
-                raise InstanceError(
-                    f"$.experts[{i}].specialties[{j}]",
-                    f"{code!r} is not a specialty code (a capital letter and 2-digit levels, e.g. A0801)",
-                )
-        for j, lv in enumerate(e.leave):
-            if lv.to < lv.from_:
-                raise InstanceError(f"$.experts[{i}].leave[{j}].to", "must not be before from")
-    for i, r in enumerate(inst.relations):
-        _need(experts, r.expert, f"$.relations[{i}].expert", "expert")
-        _need(orgs, r.org, f"$.relations[{i}].org", "org")
-    for i, pen in enumerate(inst.penalties):
-        _need(experts, pen.expert, f"$.penalties[{i}].expert", "expert")
+        if e.leave and any(lv.to < lv.from_ for lv in e.leave):
+            j = next(j for j, lv in enumerate(e.leave) if lv.to < lv.from_)
+            raise InstanceError(f"$.experts[{i}].leave[{j}].to", "must not be before from")
+    _all_known(experts, [r.expert for r in inst.relations], "$.relations[{}].expert", "expert")
+    _all_known(orgs, [r.org for r in inst.relations], "$.relations[{}].org", "org")
+    _all_known(experts, [p.expert for p in inst.penalties], "$.penalties[{}].expert", "expert")
     for i, h in enumerate(inst.history):
-        _need(orgs, h.tenderer, f"$.history[{i}].tenderer", "org")
-        _window(h.start, h.end, f"$.history[{i}]")
-        for j, x in enumerate(h.experts):
-            _need(experts, x, f"$.history[{i}].experts[{j}]", "expert")
+        if h.end <= h.start:
+            _window(h.start, h.end, f"$.history[{i}]")
+        if h.tenderer is not None and h.tenderer not in orgs:
+            raise InstanceError(f"$.history[{i}].tenderer", f"unknown org {h.tenderer!r}")
+        if not experts.issuperset(h.experts):
+            _all_known(experts, h.experts, f"$.history[{i}].experts[{{}}]", "expert")
+    _all_known(experts, [b.expert for b in inst.bookings], "$.bookings[{}].expert", "expert")
     for i, b in enumerate(inst.bookings):
-        _need(experts, b.expert, f"$.bookings[{i}].expert", "expert")
         _window(b.start, b.end, f"$.bookings[{i}]")
+    _all_known(rooms, [b.room for b in inst.room_bookings], "$.room_bookings[{}].room", "room")
     for i, rb in enumerate(inst.room_bookings):
-        _need(rooms, rb.room, f"$.room_bookings[{i}].room", "room")
         _window(rb.start, rb.end, f"$.room_bookings[{i}]")
     for i, p in enumerate(inst.projects):
         path = f"$.projects[{i}]"

@@ -28,7 +28,7 @@ class SiteContext:
     max_local: int
     local: np.ndarray
     familiar: np.ndarray  # sorted pair keys restricted to the pools
-    feasible_cache: dict[bytes, bool] = field(default_factory=dict)
+    feasible_cache: dict[object, bool] = field(default_factory=dict)
 
     @property
     def drawn(self) -> int:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from scheduler.solver.context import build
+from scheduler.solver.context import SiteContext, build
 from scheduler.solver.eligibility import familiar_pairs, individual
 from scheduler.solver.problem import Intervals, Problem
 from scheduler.solver.project import DayState, DrawConfig, Outcome, draw_project
@@ -19,6 +19,19 @@ def rng_for(seed: bytes, label: str) -> np.random.Generator:
     """An independent generator per purpose, derived from the seed by SHA-256 (stable across runs)."""
     digest = hashlib.sha256(b"yidi-draw/1\x00" + seed + b"\x00" + label.encode("utf-8")).digest()
     return np.random.Generator(np.random.PCG64(int.from_bytes(digest[:16], "big")))
+
+
+ALT_CHUNK = 64
+
+
+def _valid_alternates(
+    ctx: SiteContext, committee: np.ndarray, offset: int, count: int, cand: np.ndarray
+) -> np.ndarray:
+    """For each candidate: does swapping it for EVERY member of the need keep the committee legal (D2)?"""
+    rows = np.repeat(committee[None, :], cand.shape[0] * count, axis=0)
+    which = np.tile(np.arange(count), cand.shape[0])
+    rows[np.arange(rows.shape[0]), offset + which] = np.repeat(cand, count)
+    return legal_rows(ctx, rows).reshape(cand.shape[0], count).all(axis=1)
 
 
 def solve_day(
@@ -93,17 +106,21 @@ def _alternates(
         out.alternates = []
         for j, need in enumerate(out.members):
             pool = ctx.pools[j]
+            shuffled = pool[rng.permutation(pool.shape[0])]
             chosen: list[int] = []
-            for a in pool[rng.permutation(pool.shape[0])].tolist():
+            # Candidates are judged in chunks (vectorised), but taken strictly in shuffled order.
+            for lo in range(0, shuffled.shape[0], ALT_CHUNK):
                 if len(chosen) >= want:
                     break
-                if a in taken or a in clash:
+                cand = np.array([a for a in shuffled[lo:lo + ALT_CHUNK].tolist() if a not in taken and a not in clash],
+                                np.int64)
+                if not cand.size:
                     continue
-                rows = np.repeat(committee[None, :], len(need), axis=0)
-                rows[np.arange(len(need)), offset + np.arange(len(need))] = a
-                if legal_rows(ctx, rows).all():
-                    chosen.append(a)
-                    taken.add(a)
+                valid = _valid_alternates(ctx, committee, offset, len(need), cand)
+                for a in cand[valid].tolist():
+                    if len(chosen) < want:
+                        chosen.append(a)
+                        taken.add(a)
             if len(chosen) < want:
                 out.warnings.append(
                     "D2: only %d alternate(s) for need %s (wanted %d): the eligible pool is exhausted"

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from math import ceil
 
 import numpy as np
 
 from scheduler.solver import cpsat
-from scheduler.solver.context import SiteContext
+from scheduler.solver.context import SiteContext, quotas
 from scheduler.solver.eligibility import E_RULES, Eligibility
 from scheduler.solver.problem import Problem, ProjectSpec
+from scheduler.solver.sampler import hopeless
 
 ADVICE = {
     "C1": "the committee size must be odd and at least the procedure's minimum: correct `size`",
@@ -117,11 +119,15 @@ def unmet(problem: Problem, ctx: SiteContext, elig: Eligibility, *, seed: int, b
             )
     if entries:
         return entries
+    if hopeless(ctx):
+        return _seating_shortfall(problem, ctx)
+    # Each relaxation gets a tenth of the budget: an explanation need not be optimal, only honest.
+    share = budget / 10
     culprits = [
         rule for rule in cpsat.DROPPABLE
-        if cpsat.solve(ctx, seed=seed, deterministic_seconds=budget, drop=frozenset({rule})).status == "feasible"
+        if cpsat.solve(ctx, seed=seed, deterministic_seconds=share, drop=frozenset({rule})).status == "feasible"
     ] or list(cpsat.DROPPABLE)
-    best = cpsat.solve(ctx, seed=seed, deterministic_seconds=budget, partial=True)
+    best = cpsat.solve(ctx, seed=seed, deterministic_seconds=share, partial=True)
     for j, (nd, pool) in enumerate(zip(p.needs, ctx.pools, strict=True)):
         filled = len(best.members[j]) if best.members else 0
         if filled < nd.count:
@@ -135,3 +141,26 @@ def unmet(problem: Problem, ctx: SiteContext, elig: Eligibility, *, seed: int, b
         entries.append({"need": nd.code, "missing": nd.count, "eligible": int(ctx.pools[0].shape[0]),
                         "rules": culprits, "advice": advice(culprits, problem)})
     return entries
+
+
+def _seating_shortfall(problem: Problem, ctx: SiteContext) -> list[dict]:
+    """Explain a committee that no seating can hold (S2 quotas, S4 rooms) without a solver.
+
+    The pools are large enough, but the sites cannot take the committee: a necessary condition
+    on head counts fails. A rule is named when relaxing it alone lifts that condition.
+    """
+    p = ctx.project
+    q_lower, q_upper = quotas(problem, p, len(ctx.sites), ctx.drawn)
+    caps = [max([seats - (p.reps if i == 0 else 0) for seats in free.values()], default=-1)
+            for i, free in enumerate(ctx.room_free)]
+    no_rooms = replace(ctx, upper=tuple(q_upper), feasible_cache={})
+    no_quota = replace(ctx, lower=tuple(0 for _ in q_lower), upper=tuple(min(ctx.drawn, c) for c in caps),
+                       feasible_cache={})
+    rules = [r for r, relaxed in (("S4", no_rooms), ("S2", no_quota)) if not hopeless(relaxed)] or ["S2", "S4"]
+    # Sites whose free rooms cannot take even their minimum: named so the coordinator can act.
+    full = [s for i, s in enumerate(ctx.sites) if caps[i] < max(q_lower[i], 1)]
+    return [
+        {"need": nd.code, "missing": nd.count, "eligible": int(pool.shape[0]), "rules": rules,
+         "advice": advice(rules, problem), "sites": full}
+        for nd, pool in zip(p.needs, ctx.pools, strict=True)
+    ]

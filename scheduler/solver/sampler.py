@@ -8,6 +8,8 @@ legal committees, whatever the acceptance rate; the rate only costs time.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from scheduler.solver.context import SiteContext
@@ -28,6 +30,12 @@ def _propose(ctx: SiteContext, rng: np.random.Generator, batch: int) -> np.ndarr
     return np.concatenate(cols, axis=1)
 
 
+@lru_cache(maxsize=64)
+def _pairs(n: int) -> tuple[np.ndarray, np.ndarray]:
+    iu, ju = np.triu_indices(n, 1)
+    return iu, ju
+
+
 def legal_rows(ctx: SiteContext, rows: np.ndarray) -> np.ndarray:
     """Boolean mask of the committees (one per row of expert indices) that satisfy every coupled rule."""
     problem = ctx.problem
@@ -42,7 +50,7 @@ def legal_rows(ctx: SiteContext, rows: np.ndarray) -> np.ndarray:
     ok &= ctx.local[rows].sum(axis=1) <= ctx.max_local  # S6
     if ctx.familiar.size and ok.any():
         n = problem.experts.n
-        iu, ju = np.triu_indices(rows.shape[1], 1)
+        iu, ju = _pairs(rows.shape[1])
         a, b = rows[:, iu], rows[:, ju]
         keys = np.minimum(a, b) * n + np.maximum(a, b)
         pos = np.clip(np.searchsorted(ctx.familiar, keys), 0, ctx.familiar.size - 1)
@@ -57,24 +65,47 @@ def _seatable(ctx: SiteContext, rows: np.ndarray) -> np.ndarray:
     # flow runs once per distinct type-count vector and is cached for the whole project.
     n_types = 1 << len(ctx.sites)
     types = ctx.reach[rows]
-    counts = np.stack([(types == t).sum(axis=1) for t in range(n_types)], axis=1).astype(np.int16)
-    uniq, inverse = np.unique(counts, axis=0, return_inverse=True)
-    verdict = np.empty(uniq.shape[0], bool)
-    for i, vec in enumerate(uniq):
-        key = vec.tobytes()
-        if key not in ctx.feasible_cache:
-            ctx.feasible_cache[key] = types_feasible(vec.tolist(), ctx.lower, ctx.upper)
-        verdict[i] = ctx.feasible_cache[key]
-    return verdict[np.asarray(inverse).ravel()]
+    counts = np.zeros((rows.shape[0], n_types), np.int64)
+    for t in np.unique(types).tolist():
+        counts[:, t] = (types == t).sum(axis=1)
+    # One integer per type-count vector (mixed radix) makes the distinct vectors cheap to find.
+    radix = rows.shape[1] + 1
+    if radix ** n_types < 2**62:
+        keys = counts @ (radix ** np.arange(n_types, dtype=np.int64))
+        uniq, inverse = np.unique(keys, return_inverse=True)
+        verdict = np.empty(uniq.shape[0], bool)
+        first = np.zeros(uniq.shape[0], np.int64)
+        first[inverse[::-1]] = np.arange(rows.shape[0])[::-1]
+        for i, key in enumerate(uniq.tolist()):
+            if key not in ctx.feasible_cache:
+                ctx.feasible_cache[key] = types_feasible(counts[first[i]].tolist(), ctx.lower, ctx.upper)
+            verdict[i] = ctx.feasible_cache[key]
+        return verdict[inverse]
+    out = np.empty(rows.shape[0], bool)
+    for i, vec in enumerate(counts.tolist()):
+        key2 = tuple(vec)
+        if key2 not in ctx.feasible_cache:
+            ctx.feasible_cache[key2] = types_feasible(vec, ctx.lower, ctx.upper)
+        out[i] = ctx.feasible_cache[key2]
+    return out
+
+
+def hopeless(ctx: SiteContext) -> bool:
+    """Cheap necessary conditions: when one fails, no committee is legal and no solver is needed."""
+    if any(pool.shape[0] < c for pool, c in zip(ctx.pools, ctx.counts, strict=True)):
+        return True
+    if any(lo > up for lo, up in zip(ctx.lower, ctx.upper, strict=True)) or sum(ctx.upper) < ctx.drawn:
+        return True
+    union = np.unique(np.concatenate(ctx.pools))
+    reach = ctx.reach[union]
+    return any(int(((reach >> s) & 1).sum()) < lo for s, lo in enumerate(ctx.lower))
 
 
 def sample(
     ctx: SiteContext, rng: np.random.Generator, *, batch: int, max_proposals: int
 ) -> tuple[np.ndarray | None, int]:
     """First legal proposal (expert indices, needs concatenated in order) and proposals spent."""
-    if any(pool.shape[0] < c for pool, c in zip(ctx.pools, ctx.counts, strict=True)):
-        return None, 0
-    if any(lo > up for lo, up in zip(ctx.lower, ctx.upper, strict=True)):
+    if hopeless(ctx):
         return None, 0
     spent = 0
     while spent < max_proposals:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -91,6 +92,12 @@ def _max_flow(cap: list[dict[int, int]], source: int, sink: int, flow: list[dict
 
 def types_feasible(counts: Sequence[int], lower: Sequence[int], upper: Sequence[int]) -> bool:
     """Can experts, `counts[t]` of reach-type t (bit s = may sit at site s), meet per-site [lower, upper]?"""
+    return _types_feasible(tuple(counts), tuple(lower), tuple(upper))
+
+
+@lru_cache(maxsize=65536)
+def _types_feasible(counts: tuple[int, ...], lower: tuple[int, ...], upper: tuple[int, ...]) -> bool:
+    # Pure in its arguments, so one cache serves every project of a day plan.
     k = len(lower)
     total = sum(counts)
     if total < sum(lower) or total > sum(upper):

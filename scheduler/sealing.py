@@ -1,0 +1,132 @@
+"""Sealing of confidential draw data at rest (rule D5): AES-256-GCM with context-bound AAD.
+
+A sealed blob is `nonce (12 bytes) ‖ ciphertext+tag`. The associated data (AAD) names the
+blob's place (`draw_aad`, `seat_aad`, `replacement_aad`), so a blob copied into another row
+fails to unseal instead of silently moving an expert to another seat. Keys and plaintexts are
+never logged.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import os
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from config.settings import Settings, get_settings
+
+logger = logging.getLogger(__name__)
+
+KEY_BYTES = 32
+NONCE_BYTES = 12
+_TAG_BYTES = 16
+_lock = threading.Lock()
+_key_cache: dict[tuple[str, str], bytes] = {}
+
+
+class SealError(Exception):
+    """A blob cannot be sealed or unsealed: wrong key, wrong context (AAD), tampering, bad key."""
+
+
+def _decode_key(text: str, origin: str) -> bytes:
+    try:
+        key = base64.b64decode(text.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raise SealError(f"the seal key from {origin} is not valid base64") from None
+    if len(key) != KEY_BYTES:
+        raise SealError(f"the seal key from {origin} must decode to {KEY_BYTES} bytes, not {len(key)}")
+    return key
+
+
+def _key_from_file(path: Path) -> bytes:
+    try:
+        return _decode_key(path.read_text(encoding="ascii"), str(path))
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = base64.b64encode(os.urandom(KEY_BYTES)).decode("ascii")
+    try:
+        # O_EXCL: two processes starting together must not each write a different key.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return _decode_key(path.read_text(encoding="ascii"), str(path))
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(text + "\n")
+    logger.warning(
+        "no YIDI_SEAL_KEY configured: generated a development seal key file at %s; "
+        "configure a managed key in production", path,
+    )
+    return _decode_key(text, str(path))
+
+
+def load_key(settings: Settings | None = None) -> bytes:
+    """The 32-byte sealing key: `settings.seal_key` (base64) or else the key file, created if absent."""
+    s = settings or get_settings()
+    cache_key = (s.seal_key, str(s.seal_key_file))
+    with _lock:
+        if cache_key not in _key_cache:
+            if s.seal_key:
+                _key_cache[cache_key] = _decode_key(s.seal_key, "settings.seal_key")
+            else:
+                _key_cache[cache_key] = _key_from_file(Path(s.seal_key_file))
+        return _key_cache[cache_key]
+
+
+def generate_key_b64() -> str:
+    """A fresh random key, base64, for YIDI_SEAL_KEY."""
+    return base64.b64encode(os.urandom(KEY_BYTES)).decode("ascii")
+
+
+def seal(plaintext: bytes, *, aad: bytes, key: bytes | None = None) -> bytes:
+    """Encrypt and authenticate `plaintext` bound to `aad`; returns nonce ‖ ciphertext."""
+    k = key if key is not None else load_key()
+    if len(k) != KEY_BYTES:
+        raise SealError(f"a seal key must be {KEY_BYTES} bytes")
+    nonce = os.urandom(NONCE_BYTES)
+    return nonce + AESGCM(k).encrypt(nonce, plaintext, aad)
+
+
+def unseal(blob: bytes, *, aad: bytes, key: bytes | None = None) -> bytes:
+    """Decrypt a blob from `seal`; SealError when the key, the AAD or the blob is wrong."""
+    k = key if key is not None else load_key()
+    if len(k) != KEY_BYTES:
+        raise SealError(f"a seal key must be {KEY_BYTES} bytes")
+    if len(blob) < NONCE_BYTES + _TAG_BYTES:
+        raise SealError("the sealed blob is truncated")
+    try:
+        return AESGCM(k).decrypt(bytes(blob[:NONCE_BYTES]), bytes(blob[NONCE_BYTES:]), aad)
+    except InvalidTag:
+        raise SealError(
+            "the sealed blob does not authenticate: wrong key, wrong context, or tampered data"
+        ) from None
+
+
+def seal_text(text: str, *, aad: bytes, key: bytes | None = None) -> bytes:
+    """`seal` for UTF-8 text (an expert code, a result JSON)."""
+    return seal(text.encode("utf-8"), aad=aad, key=key)
+
+
+def unseal_text(blob: bytes, *, aad: bytes, key: bytes | None = None) -> str:
+    """`unseal` returning UTF-8 text."""
+    return unseal(blob, aad=aad, key=key).decode("utf-8")
+
+
+def draw_aad(draw_id: int) -> bytes:
+    """AAD of a draw's sealed result: b"draw:<id>"."""
+    return f"draw:{draw_id}".encode()
+
+
+def seat_aad(draw_id: int, project_code: str, need: str, room_code: str) -> bytes:
+    """AAD of a seat's sealed expert: binds it to its draw, project, need and room."""
+    return f"seat:{draw_id}:{project_code}:{need}:{room_code}".encode()
+
+
+def replacement_aad(project_code: str, need: str, role: str, at: datetime) -> bytes:
+    """AAD of a replacement's sealed expert; `role` is "replaced" or "new", `at` the record's time."""
+    return f"replacement:{project_code}:{need}:{role}:{at.astimezone(UTC).isoformat()}".encode()

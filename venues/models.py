@@ -1,0 +1,119 @@
+"""Tables of the venues domain: trading-centre sites, their evaluation rooms and room bookings.
+
+Every table has an integer surrogate key and, where the instance format names it, a unique
+external `code` (the instance-format id, e.g. site "JN", room "JN-R1"). Datetime columns are
+timezone-aware: SQLModel's UTCDateTime stores them in UTC (naive UTC text on SQLite,
+`timestamptz` on PostgreSQL) and returns them as aware UTC datetimes on both.
+"""
+
+from typing import Literal
+
+from pydantic import AwareDatetime, model_validator
+from sqlalchemy import CheckConstraint, String
+from sqlmodel import Field, SQLModel
+
+SiteKind = Literal["main_centre", "sub_centre", "centre", "partner"]
+SITE_KINDS: tuple[str, ...] = ("main_centre", "sub_centre", "centre", "partner")
+CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
+REGION_PATTERN = r"^\d{6}$"
+
+
+def _in(column: str, values: tuple[str, ...], name: str) -> CheckConstraint:
+    quoted = ", ".join(f"'{v}'" for v in values)
+    return CheckConstraint(f"{column} IN ({quoted})", name=name)
+
+
+# --- Site -----------------------------------------------------------------------------------
+
+
+class SiteBase(SQLModel):
+    code: str = Field(max_length=32, unique=True, index=True, schema_extra={"pattern": CODE_PATTERN})
+    name: str = Field(default="", max_length=200)
+    region: str = Field(max_length=6, schema_extra={"pattern": REGION_PATTERN})
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    active: bool = True
+    kind: SiteKind = Field(default="centre", sa_type=String(16))
+
+
+class Site(SiteBase, table=True):
+    __tablename__ = "sites"
+    __table_args__ = (_in("kind", SITE_KINDS, "ck_sites_kind"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+
+
+class SiteCreate(SiteBase):
+    pass
+
+
+class SiteUpdate(SQLModel):
+    name: str | None = Field(default=None, max_length=200)
+    region: str | None = Field(default=None, schema_extra={"pattern": REGION_PATTERN})
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    active: bool | None = None
+    kind: SiteKind | None = None
+
+
+class SitePublic(SiteBase):
+    id: int
+
+
+# --- Room -----------------------------------------------------------------------------------
+
+
+class RoomBase(SQLModel):
+    code: str = Field(max_length=40, unique=True, index=True, schema_extra={"pattern": CODE_PATTERN})
+    seats: int = Field(ge=0)
+
+
+class Room(RoomBase, table=True):
+    __tablename__ = "rooms"
+    __table_args__ = (CheckConstraint("seats >= 0", name="ck_rooms_seats"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    site_id: int = Field(foreign_key="sites.id", index=True)
+
+
+class RoomCreate(RoomBase):
+    pass
+
+
+class RoomUpdate(SQLModel):
+    seats: int | None = Field(default=None, ge=0)
+
+
+class RoomPublic(RoomBase):
+    id: int
+    site_id: int
+
+
+# --- RoomBooking (seats already taken, rule S4) ----------------------------------------------
+
+
+class RoomBookingBase(SQLModel):
+    seats: int = Field(ge=0)
+    start: AwareDatetime
+    end: AwareDatetime
+    note: str = Field(default="", max_length=500)
+
+
+class RoomBooking(RoomBookingBase, table=True):
+    __tablename__ = "room_bookings"
+
+    id: int | None = Field(default=None, primary_key=True)
+    room_id: int = Field(foreign_key="rooms.id", index=True, ondelete="CASCADE")
+
+
+class RoomBookingCreate(RoomBookingBase):
+    @model_validator(mode="after")
+    def _ordered(self) -> "RoomBookingCreate":
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+
+class RoomBookingPublic(RoomBookingBase):
+    id: int
+    room_id: int
