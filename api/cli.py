@@ -81,6 +81,28 @@ def _seed_ok(seed: str) -> bool:
 
 
 @app.command()
+def stats(
+    instance: Annotated[Path, typer.Argument(help="draw-instance/1 JSON file")],
+    seed: Annotated[str, typer.Option(help="base seed, hexadecimal; draw i uses the --repeat derivation")],
+    draws: Annotated[int, typer.Option(min=2, help="number of seeded draws")] = 200,
+    progress: Annotated[bool | None, typer.Option(help="progress bar on stderr")] = None,
+) -> None:
+    """Randomness measures: inclusion probabilities, predictability and entropy over repeated draws."""
+    from scheduler.stats import randomness_report
+
+    doc, inst = _load(instance)
+    _seed_ok(seed)
+    show = sys.stderr.isatty() if progress is None else progress
+    bar = _progress(draws, show)
+    try:
+        report = randomness_report(doc, inst, seed, draws, progress=bar.update if bar else None)
+    finally:
+        if bar:
+            bar.close()
+    typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
+
+
+@app.command()
 def replay(
     instance: Annotated[Path, typer.Argument(help="the draw-instance/1 the result claims to come from")],
     result: Annotated[Path, typer.Argument(help="a draw-result/1 with its revealed seed")],

@@ -104,6 +104,7 @@ def _project_doc(problem: Problem, ids: IdMaps, pi: int, out: Outcome) -> dict[s
         "warnings": warnings,
         "unmet": unmet,
         "report": out.report,
+        "proposals": out.proposals,
     }
 
 

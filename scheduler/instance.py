@@ -252,13 +252,13 @@ def _check_references(inst: Instance) -> None:
         _need(sites, p.main_site, f"{path}.main_site", "site")
         if p.aux_sites is not None:
             seen: set[str] = set()
-            for j, s in enumerate(p.aux_sites):
-                _need(sites, s, f"{path}.aux_sites[{j}]", "site")
-                if s == p.main_site:
+            for j, aux in enumerate(p.aux_sites):
+                _need(sites, aux, f"{path}.aux_sites[{j}]", "site")
+                if aux == p.main_site:
                     raise InstanceError(f"{path}.aux_sites[{j}]", "the main site cannot also be auxiliary")
-                if s in seen:
-                    raise InstanceError(f"{path}.aux_sites[{j}]", f"site {s!r} listed twice")
-                seen.add(s)
+                if aux in seen:
+                    raise InstanceError(f"{path}.aux_sites[{j}]", f"site {aux!r} listed twice")
+                seen.add(aux)
         for j, x in enumerate(p.excluded_experts):
             _need(experts, x, f"{path}.excluded_experts[{j}]", "expert")
         codes = [n.specialty for n in p.needs]

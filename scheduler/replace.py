@@ -114,7 +114,7 @@ def replace_seat(
     need_pos = [nd.code for nd in p.needs].index(leaving["need"])
     ordered = [eidx[s["expert"]] for nd in p.needs for s in rest if s["need"] == nd.code]
     insert_at = sum(nd.count for nd in p.needs[:need_pos]) + sum(1 for s in rest if s["need"] == leaving["need"])
-    alts = next((a["experts"] for a in proj["alternates"] if a["need"] == leaving["need"]), [])
+    alts: list[str] = next((a["experts"] for a in proj["alternates"] if a["need"] == leaving["need"]), [])
     taken = {eidx[s["expert"]] for s in rest}
     rng = rng_for(parse_seed(result["seed"]), f"replace:{project}:{expert}:{len(proj.get('replaced', []))}")
     pool = ctx.pools[need_pos]

@@ -55,8 +55,8 @@ def _summary(result: dict[str, Any]) -> dict[str, Any]:
 
 
 def _store_seats(session: Session, draw: Draw, result: dict[str, Any], projects: dict[str, Project]) -> None:
-    site_id = dict(session.exec(select(Site.code, Site.id)).all())
-    room_id = dict(session.exec(select(Room.code, Room.id)).all())
+    site_id: dict[str, int] = {c: i for c, i in session.exec(select(Site.code, Site.id)).all() if i is not None}
+    room_id: dict[str, int] = {c: i for c, i in session.exec(select(Room.code, Room.id)).all() if i is not None}
     assert draw.id is not None
     for p in result["projects"]:
         proj = projects[p["project"]]

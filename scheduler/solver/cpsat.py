@@ -112,8 +112,8 @@ def solve(
     solver.parameters.max_deterministic_time = deterministic_seconds
     status = solver.solve(model)
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        members = tuple(tuple(e for e, var in xj.items() if solver.value(var)) for xj in x)
-        return CpOutcome("feasible", members)
+        chosen = tuple(tuple(e for e, var in xj.items() if solver.value(var)) for xj in x)
+        return CpOutcome("feasible", chosen)
     if status == cp_model.INFEASIBLE:
         return CpOutcome("infeasible")
     logger.info("CP-SAT gave up on project %d within %.1f deterministic s", p.index, deterministic_seconds)

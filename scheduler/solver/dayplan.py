@@ -31,7 +31,7 @@ def _valid_alternates(
     rows = np.repeat(committee[None, :], cand.shape[0] * count, axis=0)
     which = np.tile(np.arange(count), cand.shape[0])
     rows[np.arange(rows.shape[0]), offset + which] = np.repeat(cand, count)
-    return legal_rows(ctx, rows).reshape(cand.shape[0], count).all(axis=1)
+    return np.asarray(legal_rows(ctx, rows).reshape(cand.shape[0], count).all(axis=1))
 
 
 def solve_day(
@@ -59,7 +59,9 @@ def solve_day(
 
 
 def _others(outcomes: dict[int, Outcome], problem: Problem, skip: int) -> Intervals:
-    ex, st, en = [], [], []
+    ex: list[int] = []
+    st: list[int] = []
+    en: list[int] = []
     for pi, out in outcomes.items():
         if pi == skip or out.status != "drawn":
             continue

@@ -90,7 +90,7 @@ def _site_sets(problem: Problem, p: ProjectSpec, elig: Eligibility, rng: np.rand
         and problem.sites.rooms[s]
     ]
     combos = list(itertools.combinations(candidates, r.aux_site_count))
-    order = rng.permutation(len(combos)) if combos else []
+    order: list[int] = rng.permutation(len(combos)).tolist() if combos else []
     return [(p.main_site, *combos[i]) for i in order]
 
 

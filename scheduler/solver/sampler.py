@@ -13,7 +13,7 @@ from functools import lru_cache
 import numpy as np
 
 from scheduler.solver.context import SiteContext
-from scheduler.solver.seating import types_feasible
+from scheduler.solver.seating import minimums_coverable, types_feasible
 
 
 def _propose(ctx: SiteContext, rng: np.random.Generator, batch: int) -> np.ndarray:
@@ -97,8 +97,9 @@ def hopeless(ctx: SiteContext) -> bool:
     if any(lo > up for lo, up in zip(ctx.lower, ctx.upper, strict=True)) or sum(ctx.upper) < ctx.drawn:
         return True
     union = np.unique(np.concatenate(ctx.pools))
-    reach = ctx.reach[union]
-    return any(int(((reach >> s) & 1).sum()) < lo for s, lo in enumerate(ctx.lower))
+    # Distinct people must fill every site's minimum at once (one expert cannot sit at two sites).
+    counts = np.bincount(ctx.reach[union], minlength=1 << len(ctx.sites)).tolist()
+    return not minimums_coverable(counts, ctx.lower)
 
 
 def sample(

@@ -95,6 +95,26 @@ def types_feasible(counts: Sequence[int], lower: Sequence[int], upper: Sequence[
     return _types_feasible(tuple(counts), tuple(lower), tuple(upper))
 
 
+def _graph(counts: Sequence[int], k: int) -> tuple[list[dict[int, int]], int, int]:
+    """Flow network source → reach types → sites → sink; returns (capacities, site offset, sink)."""
+    types = [t for t, c in enumerate(counts) if c]
+    total = sum(counts)
+    first_site = 1 + len(types)
+    sink = first_site + k
+    cap: list[dict[int, int]] = [dict() for _ in range(sink + 1)]
+    for i, t in enumerate(types):
+        cap[0][1 + i] = counts[t]
+        cap[1 + i].setdefault(0, 0)
+        for s in range(k):
+            if t >> s & 1:
+                cap[1 + i][first_site + s] = total
+                cap[first_site + s].setdefault(1 + i, 0)
+    for s in range(k):
+        cap[first_site + s][sink] = 0
+        cap[sink].setdefault(first_site + s, 0)
+    return cap, first_site, sink
+
+
 @lru_cache(maxsize=65536)
 def _types_feasible(counts: tuple[int, ...], lower: tuple[int, ...], upper: tuple[int, ...]) -> bool:
     # Pure in its arguments, so one cache serves every project of a day plan.
@@ -102,28 +122,26 @@ def _types_feasible(counts: tuple[int, ...], lower: tuple[int, ...], upper: tupl
     total = sum(counts)
     if total < sum(lower) or total > sum(upper):
         return False
-    types = [t for t, c in enumerate(counts) if c]
-    # nodes: 0 source, 1..len(types) types, then k sites, then sink
-    sink = 1 + len(types) + k
-    cap: list[dict[int, int]] = [dict() for _ in range(sink + 1)]
-    for i, t in enumerate(types):
-        cap[0][1 + i] = counts[t]
-        cap[1 + i].setdefault(0, 0)
-        for s in range(k):
-            if t >> s & 1:
-                cap[1 + i][1 + len(types) + s] = total
-                cap[1 + len(types) + s].setdefault(1 + i, 0)
+    cap, first_site, sink = _graph(counts, k)
     for s in range(k):
-        cap[1 + len(types) + s][sink] = lower[s]
-        cap[sink].setdefault(1 + len(types) + s, 0)
+        cap[first_site + s][sink] = lower[s]
     flow: list[dict[int, int]] = [dict() for _ in range(sink + 1)]
     # Augmenting paths never lower a site's inflow, so meeting the lower bounds first and then
     # raising capacities to the upper bounds decides feasibility with lower bounds exactly.
     if _max_flow(cap, 0, sink, flow) < sum(lower):
         return False
     for s in range(k):
-        cap[1 + len(types) + s][sink] = upper[s]
+        cap[first_site + s][sink] = upper[s]
     return sum(lower) + _max_flow(cap, 0, sink, flow) == total
+
+
+def minimums_coverable(counts: Sequence[int], lower: Sequence[int]) -> bool:
+    """Can distinct experts (`counts[t]` available of reach type t) fill every site's minimum at once?"""
+    cap, first_site, sink = _graph(counts, len(lower))
+    for s, lo in enumerate(lower):
+        cap[first_site + s][sink] = lo
+    flow: list[dict[int, int]] = [dict() for _ in range(sink + 1)]
+    return _max_flow(cap, 0, sink, flow) >= sum(lower)
 
 
 def seat_min_travel(

@@ -1,0 +1,59 @@
+"""The HTTP service: health, draw with a sealed view, clear errors naming the field."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from api.main import create_app
+from config import db
+from scheduler.importer import import_instance
+from tests.factories_instance import tiny_day
+
+
+@pytest.fixture()
+def client(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    monkeypatch.setattr(db, "get_engine", lambda url=None: engine)
+    monkeypatch.setattr("api.deps.get_engine", lambda url=None: engine)
+    monkeypatch.setattr("api.main.get_engine", lambda url=None: engine)
+    with Session(engine) as session:
+        import_instance(session, tiny_day()[0])
+        session.commit()
+    with TestClient(create_app()) as c:
+        yield c
+
+
+def test_health(client: TestClient) -> None:
+    assert client.get("/health").json()["status"] == "ok"
+
+
+def test_draw_shows_only_the_sealed_view(client: TestClient) -> None:
+    r = client.post("/api/draws", json={"project_codes": ["P1"], "seed": "abcd"})
+    assert r.status_code == 201
+    body = r.json()
+    assert body["seed"] is None and len(body["seed_sha256"]) == 64 and body["result_sha256"]
+    assert sum(body["projects"]["P1"]["seats_per_site"].values()) == 4
+    assert "E0" not in r.text  # no expert id leaks before the start (D5)
+    assert client.get(f"/api/draws/{body['id']}").json()["result_sha256"] == body["result_sha256"]
+    sealed = client.post(f"/api/draws/{body['id']}/reveal")
+    assert sealed.status_code == 403 and "sealed" in sealed.text
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [({"project_codes": []}, "project_codes"), ({"project_codes": ["P1"], "seed": "xyz"}, "seed"),
+     ({"seed": "00"}, "project_codes")],
+)
+def test_bad_draw_request_is_422_naming_the_field(client: TestClient, payload: dict, field: str) -> None:
+    r = client.post("/api/draws", json=payload)
+    assert r.status_code == 422 and field in r.text
+
+
+def test_unknown_things_are_404(client: TestClient) -> None:
+    assert client.get("/api/draws/999").status_code == 404
+    r = client.post("/api/draws", json={"project_codes": ["NOPE"]})
+    assert r.status_code == 404 and "NOPE" in r.text
