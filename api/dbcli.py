@@ -7,13 +7,14 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from config.db import create_all, get_engine
+from config.db import get_engine
+from config.migrate import upgrade
 
 
 def init_db() -> str:
-    """Create the schema if it does not exist."""
+    """Bring the schema up to date (Alembic migrations)."""
     engine = get_engine()
-    create_all(engine)
+    upgrade(engine)
     return f"database ready ({engine.url.get_backend_name()})"
 
 

@@ -9,7 +9,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from config.db import create_all, get_engine
+from config.db import get_engine
+from config.migrate import upgrade
 from config.settings import get_settings
 from scheduler import views as draw_views
 from scheduler.exceptions import InstanceError, ReplacementError
@@ -21,8 +22,8 @@ logger = logging.getLogger(__name__)
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Create the schema on start (Alembic takes over once the first release exists)."""
-    create_all(get_engine())
+    """Bring the schema up to date on start."""
+    upgrade(get_engine())
     yield
 
 

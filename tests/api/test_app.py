@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from api.main import create_app
 from config import db
+from config.migrate import stamp
 from scheduler.importer import import_instance
 from tests.factories_instance import tiny_day
 
@@ -20,6 +21,7 @@ def client(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClie
     monkeypatch.setattr(db, "get_engine", lambda url=None: engine)
     monkeypatch.setattr("api.deps.get_engine", lambda url=None: engine)
     monkeypatch.setattr("api.main.get_engine", lambda url=None: engine)
+    stamp(engine)  # the fixture built the schema with create_all; the app would otherwise migrate
     with Session(engine) as session:
         import_instance(session, tiny_day()[0])
         session.commit()
