@@ -68,3 +68,19 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
         except Exception:
             session.rollback()
             raise
+
+
+def flush_unique(session: Session, obj: object, error: Exception) -> None:
+    """Add and flush `obj`, raising `error` (a domain error) if a unique constraint trips.
+
+    Callers check codes first; this only catches a concurrent insert of the same code.
+    PostgreSQL aborts the transaction on any error, so it is rolled back before re-raising.
+    """
+    from sqlalchemy.exc import IntegrityError
+
+    session.add(obj)
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        raise error from None

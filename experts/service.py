@@ -9,9 +9,9 @@ import logging
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, select
 
+from config.db import flush_unique
 from experts.exceptions import (
     DuplicateCodeError,
     DuplicateIdNumberError,
@@ -39,17 +39,6 @@ from experts.models import (
 logger = logging.getLogger(__name__)
 
 
-def _flush(session: Session, obj: SQLModel, *, entity: str, code: str) -> None:
-    # Callers check codes first; this only catches a concurrent insert of the same code.
-    # PostgreSQL aborts the transaction on any error, so it is rolled back before re-raising.
-    session.add(obj)
-    try:
-        session.flush()
-    except IntegrityError:
-        session.rollback()
-        raise DuplicateCodeError(entity, code) from None
-
-
 def _code_taken(session: Session, model: type[Organisation | Expert | Committee], code: str) -> bool:
     return session.exec(select(model.id).where(model.code == code)).first() is not None
 
@@ -62,7 +51,7 @@ def create_org(session: Session, *, data: OrganisationCreate) -> Organisation:
     if _code_taken(session, Organisation, data.code):
         raise DuplicateCodeError("organisation", data.code)
     org = Organisation.model_validate(data)
-    _flush(session, org, entity="organisation", code=data.code)
+    flush_unique(session, org, DuplicateCodeError("organisation", data.code))
     return org
 
 
@@ -91,7 +80,7 @@ def create_expert(session: Session, *, data: ExpertCreate) -> Expert:
     expert = Expert.model_validate(
         data.model_dump(exclude={"employer_code", "specialties"}), update={"employer_id": employer_id}
     )
-    _flush(session, expert, entity="expert", code=data.code)
+    flush_unique(session, expert, DuplicateCodeError("expert", data.code))
     for code in sorted(set(data.specialties)):
         session.add(ExpertSpecialty(expert_id=_id(expert), code=code))
     session.flush()
@@ -246,7 +235,7 @@ def record_committee(
         raise DuplicateCodeError("committee", code)
     tenderer_id = None if tenderer_code is None else get_org_by_code(session, code=tenderer_code).id
     committee = Committee(code=code, tenderer_id=tenderer_id, start=start, end=end)
-    _flush(session, committee, entity="committee", code=code)
+    flush_unique(session, committee, DuplicateCodeError("committee", code))
     for ecode in sorted(set(expert_codes)):
         expert = get_expert_by_code(session, code=ecode)
         session.add(CommitteeMember(committee_id=_id(committee), expert_id=_id(expert)))

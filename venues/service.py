@@ -8,9 +8,9 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, SQLModel, col, select
+from sqlmodel import Session, col, select
 
+from config.db import flush_unique
 from venues.exceptions import DuplicateCodeError, InvalidVenueDataError, NotFoundError
 from venues.geo import haversine_km
 from venues.models import (
@@ -28,17 +28,6 @@ from venues.models import (
 logger = logging.getLogger(__name__)
 
 
-def _insert(session: Session, obj: SQLModel, *, entity: str, code: str) -> None:
-    # The callers check the code first; this only catches a concurrent insert of the same code.
-    # PostgreSQL aborts the transaction on any error, so it is rolled back before re-raising.
-    session.add(obj)
-    try:
-        session.flush()
-    except IntegrityError:
-        session.rollback()
-        raise DuplicateCodeError(entity, code) from None
-
-
 def _site_or_none(session: Session, code: str) -> Site | None:
     return session.exec(select(Site).where(Site.code == code)).first()
 
@@ -52,7 +41,7 @@ def create_site(session: Session, *, data: SiteCreate) -> Site:
     if _site_or_none(session, data.code) is not None:
         raise DuplicateCodeError("site", data.code)
     site = Site.model_validate(data)
-    _insert(session, site, entity="site", code=data.code)
+    flush_unique(session, site, DuplicateCodeError("site", data.code))
     logger.info("created site %s", site.code)
     return site
 
@@ -107,7 +96,7 @@ def add_room(session: Session, *, site_code: str, data: RoomCreate) -> Room:
     if _room_or_none(session, data.code) is not None:
         raise DuplicateCodeError("room", data.code)
     room = Room.model_validate(data, update={"site_id": site.id})
-    _insert(session, room, entity="room", code=data.code)
+    flush_unique(session, room, DuplicateCodeError("room", data.code))
     logger.info("added room %s to site %s", room.code, site.code)
     return room
 
