@@ -20,6 +20,7 @@ from scheduler.solver.problem import (
     ProjectSpec,
     Rooms,
     Sites,
+    sorted_unique,
 )
 from venues.geo import haversine_km
 
@@ -71,12 +72,12 @@ def _history(inst: Instance, eidx: dict[str, int], oidx: dict[str, int], n: int)
     lens = np.array([len(h.experts) for h in hist], np.int64)
     flat = np.array([eidx[x] for h in hist for x in h.experts], np.int64)
     # One row per (committee, expert), de-duplicated, ordered by committee then expert.
-    rows = np.unique(np.repeat(np.arange(len(hist), dtype=np.int64), lens) * n + flat)
+    rows = sorted_unique(np.repeat(np.arange(len(hist), dtype=np.int64), lens) * n + flat)
     ent, exp = rows // n, rows % n
     sizes = np.bincount(ent, minlength=len(hist))
     offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
     keys, pstarts = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
-    for size in np.unique(sizes[sizes >= 2]).tolist():
+    for size in sorted_unique(sizes[sizes >= 2]).tolist():
         which = np.flatnonzero(sizes == size)
         mat = exp[offsets[which][:, None] + np.arange(size)]
         iu, ju = np.triu_indices(size, 1)

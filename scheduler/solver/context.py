@@ -9,7 +9,7 @@ from math import floor
 import numpy as np
 
 from scheduler.solver.eligibility import Eligibility
-from scheduler.solver.problem import Problem, ProjectSpec
+from scheduler.solver.problem import Problem, ProjectSpec, sorted_unique
 from scheduler.solver.seating import RoomUsage, site_free
 
 
@@ -77,7 +77,7 @@ def build(
         reps = p.reps if i == 0 else 0
         upper[i] = min(upper[i], max([seats - reps for seats in free.values()], default=-1))
     local = problem.experts.region4 == p.region4
-    union = np.unique(np.concatenate(pools)) if pools else np.zeros(0, np.int64)
+    union = sorted_unique(np.concatenate(pools)) if pools else np.zeros(0, np.int64)
     n = problem.experts.n
     if familiar_all.size and union.size:
         keep = np.isin(familiar_all // n, union) & np.isin(familiar_all % n, union)

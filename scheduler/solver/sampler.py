@@ -13,6 +13,7 @@ from functools import lru_cache
 import numpy as np
 
 from scheduler.solver.context import SiteContext
+from scheduler.solver.problem import sorted_unique
 from scheduler.solver.seating import minimums_coverable, types_feasible
 
 
@@ -66,7 +67,7 @@ def _seatable(ctx: SiteContext, rows: np.ndarray) -> np.ndarray:
     n_types = 1 << len(ctx.sites)
     types = ctx.reach[rows]
     counts = np.zeros((rows.shape[0], n_types), np.int64)
-    for t in np.unique(types).tolist():
+    for t in sorted_unique(types.ravel()).tolist():
         counts[:, t] = (types == t).sum(axis=1)
     # One integer per type-count vector (mixed radix) makes the distinct vectors cheap to find.
     radix = rows.shape[1] + 1
@@ -96,7 +97,7 @@ def hopeless(ctx: SiteContext) -> bool:
         return True
     if any(lo > up for lo, up in zip(ctx.lower, ctx.upper, strict=True)) or sum(ctx.upper) < ctx.drawn:
         return True
-    union = np.unique(np.concatenate(ctx.pools))
+    union = sorted_unique(np.concatenate(ctx.pools))
     # Distinct people must fill every site's minimum at once (one expert cannot sit at two sites).
     counts = np.bincount(ctx.reach[union], minlength=1 << len(ctx.sites)).tolist()
     return not minimums_coverable(counts, ctx.lower)
