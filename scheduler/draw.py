@@ -53,6 +53,23 @@ def derived_seed(seed_hex: str, i: int) -> str:
     return hashlib.sha256(parse_seed(seed_hex) + b":" + str(i).encode("ascii")).hexdigest()
 
 
+def limits_from_settings() -> DrawConfig:
+    """The draw's deterministic effort limits from the deployment settings."""
+    from config.settings import get_settings
+
+    s = get_settings()
+    return DrawConfig(batch=s.draw_batch_size, max_proposals=s.draw_max_proposals,
+                      cpsat_seconds=s.cpsat_deterministic_seconds, max_aux_choices=s.max_aux_choices_tried)
+
+
+def limits_of(result: dict[str, Any]) -> DrawConfig:
+    """The limits a result was drawn with (recorded in it, so a replay uses the same: D3)."""
+    lim = result.get("limits") or {}
+    return DrawConfig(batch=int(lim.get("batch", 512)), max_proposals=int(lim.get("max_proposals", 200_000)),
+                      cpsat_seconds=float(lim.get("cpsat_seconds", 5.0)),
+                      max_aux_choices=int(lim.get("max_aux_choices", 60)))
+
+
 def resolve_rules(inst: Instance, base: RuleParams | None = None) -> RuleParams:
     """Deployment rules (or the defaults) overridden by the instance's `rules` object."""
     try:
@@ -121,7 +138,8 @@ def draw_parsed(
     seed = parse_seed(seed_hex)
     rules = resolve_rules(inst, base_rules)
     problem, ids = encode(inst, rules)
-    outcomes, _ = solve_day(problem, ids.projects, seed, cfg or DrawConfig(), progress)
+    cfg = cfg or limits_from_settings()
+    outcomes, _ = solve_day(problem, ids.projects, seed, cfg, progress)
     return {
         "format": RESULT_FORMAT,
         "instance_sha256": sha256_hex(canonical_bytes(doc)),
@@ -129,6 +147,8 @@ def draw_parsed(
         "seed": seed.hex(),
         "software": software(),
         "rules": rules.as_json(),
+        "limits": {"batch": cfg.batch, "max_proposals": cfg.max_proposals, "cpsat_seconds": cfg.cpsat_seconds,
+                   "max_aux_choices": cfg.max_aux_choices},
         "projects": [_project_doc(problem, ids, pi, outcomes[pi]) for pi in range(len(problem.projects))],
     }
 

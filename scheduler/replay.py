@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from scheduler.draw import draw_parsed, software
+from scheduler.draw import draw_parsed, limits_of, software
 from scheduler.exceptions import InstanceError
 from scheduler.instance import Instance, canonical_bytes, sha256_hex
 
@@ -29,7 +29,7 @@ def replay_check(doc: dict[str, Any], inst: Instance, claimed: Any) -> tuple[boo
         return False, (f"the result was drawn by {claimed.get('software')!r}; this is {software()!r}: "
                        "replay with that version")
     try:
-        again = draw_parsed(doc, inst, seed)
+        again = draw_parsed(doc, inst, seed, cfg=limits_of(claimed))
     except InstanceError as exc:
         return False, str(exc)
     if canonical_bytes(again) != canonical_bytes(claimed):

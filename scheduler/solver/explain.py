@@ -7,7 +7,6 @@ from math import ceil
 
 import numpy as np
 
-from scheduler.solver import cpsat
 from scheduler.solver.context import SiteContext, quotas
 from scheduler.solver.eligibility import E_RULES, Eligibility
 from scheduler.solver.problem import Problem, ProjectSpec
@@ -121,6 +120,8 @@ def unmet(problem: Problem, ctx: SiteContext, elig: Eligibility, *, seed: int, b
         return entries
     if hopeless(ctx):
         return _seating_shortfall(problem, ctx)
+    from scheduler.solver import cpsat  # loaded only when a solver is really needed
+
     # Each relaxation gets a tenth of the budget: an explanation need not be optimal, only honest.
     share = budget / 10
     culprits = [

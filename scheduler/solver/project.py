@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from scheduler.solver import cpsat, explain
+from scheduler.solver import explain
 from scheduler.solver.context import SiteContext, build
 from scheduler.solver.eligibility import Eligibility, familiar_pairs, individual
 from scheduler.solver.problem import Intervals, Problem, ProjectSpec
@@ -124,6 +124,9 @@ def draw_project(
             out.sampling = "exact"
             out.report = explain.need_report(problem, p, elig, ctx)
             return _seat(problem, p, ctx, members, out, state), ctx, elig
+        # CP-SAT (and the pandas it imports) loads only when a project needs it.
+        from scheduler.solver import cpsat
+
         if spent == 0:
             feasible = cpsat.CpOutcome("infeasible")
         else:

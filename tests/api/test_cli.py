@@ -117,3 +117,14 @@ def test_stats_reports_inclusion_and_entropy(instance_file: Path) -> None:
     assert rep["drawn"] == 40 and rep["entropy_bits"] > 0
     for need in rep["needs"]:
         assert 0 < need["max_inclusion_estimated"] <= 1 and need["eligible"] >= need["count"]
+
+
+def test_effort_limits_come_from_settings_and_travel_with_the_result(instance_file: Path, tmp_path: Path) -> None:
+    out = run("draw", str(instance_file), "--seed", "beef", env={"YIDI_DRAW_MAX_PROPOSALS": "1000",
+                                                                  "YIDI_DRAW_BATCH_SIZE": "16"})
+    result = json.loads(out.stdout)
+    assert result["limits"]["max_proposals"] == 1000 and result["limits"]["batch"] == 16
+    res = tmp_path / "result.json"
+    res.write_text(out.stdout, encoding="utf-8")
+    # Replayed under the default settings: the recorded limits, not the local ones, are used (D3).
+    assert run("replay", str(instance_file), str(res)).returncode == 0
