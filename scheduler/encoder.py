@@ -40,6 +40,8 @@ class IdMaps:
 
 def add_years(d: date, years: int) -> date:
     """`d` plus calendar years, 29 February mapping to 28 February (draw-rules E4)."""
+    if d.year + years > date.max.year:
+        return date.max  # e.g. a "9999-12-31" open-end sentinel: the relation always counts
     try:
         return d.replace(year=d.year + years)
     except ValueError:

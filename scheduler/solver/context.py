@@ -55,6 +55,18 @@ def quotas(problem: Problem, p: ProjectSpec, n_sites: int, drawn: int) -> tuple[
     return [r.min_main] + [r.min_per_aux_site] * (n_sites - 1), [upper_main] + [drawn] * (n_sites - 1)
 
 
+def site_capacity(free: dict[int, int], reps: int) -> int:
+    """Experts a site can take in its best room; -1 when even the representatives find no room.
+
+    The tenderer representatives sit in the main site's room (S2), so they take its seats too. A
+    site without a usable room can still be part of the project if its minimum is 0.
+    """
+    best = max(free.values(), default=0)
+    if reps:
+        return best - reps if best >= reps else -1
+    return max(best, 0)
+
+
 def build(
     problem: Problem,
     p: ProjectSpec,
@@ -73,9 +85,7 @@ def build(
     lower, upper = quotas(problem, p, len(sites), drawn)
     frees = tuple(site_free(problem, usage, s, p.start, p.end) for s in sites)
     for i, free in enumerate(frees):
-        # The tenderer representatives sit in the main site's room (S2), so they take its seats too.
-        reps = p.reps if i == 0 else 0
-        upper[i] = min(upper[i], max([seats - reps for seats in free.values()], default=-1))
+        upper[i] = min(upper[i], site_capacity(free, p.reps if i == 0 else 0))
     local = problem.experts.region4 == p.region4
     union = sorted_unique(np.concatenate(pools)) if pools else np.zeros(0, np.int64)
     n = problem.experts.n

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from ortools.sat.python import cp_model
 
-from scheduler.solver.context import SiteContext, quotas
+from scheduler.solver.context import SiteContext, quotas, site_capacity
 
 logger = logging.getLogger(__name__)
 
@@ -80,10 +80,7 @@ def solve(
         model.add(sum(u[e] for e in experts if ctx.local[e]) <= ctx.max_local)
     k = len(ctx.sites)
     lower, upper = quotas(problem, p, k, ctx.drawn)
-    caps = [
-        max([seats - (p.reps if i == 0 else 0) for seats in free.values()], default=-1)
-        for i, free in enumerate(ctx.room_free)
-    ]
+    caps = [site_capacity(free, p.reps if i == 0 else 0) for i, free in enumerate(ctx.room_free)]
     site_vars: list[list[cp_model.IntVar]] = [[] for _ in range(k)]
     for e in experts:
         ys = []

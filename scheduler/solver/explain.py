@@ -7,7 +7,7 @@ from math import ceil
 
 import numpy as np
 
-from scheduler.solver.context import SiteContext, quotas
+from scheduler.solver.context import SiteContext, quotas, site_capacity
 from scheduler.solver.eligibility import E_RULES, Eligibility
 from scheduler.solver.problem import Problem, ProjectSpec
 from scheduler.solver.sampler import hopeless
@@ -152,8 +152,7 @@ def _seating_shortfall(problem: Problem, ctx: SiteContext) -> list[dict]:
     """
     p = ctx.project
     q_lower, q_upper = quotas(problem, p, len(ctx.sites), ctx.drawn)
-    caps = [max([seats - (p.reps if i == 0 else 0) for seats in free.values()], default=-1)
-            for i, free in enumerate(ctx.room_free)]
+    caps = [site_capacity(free, p.reps if i == 0 else 0) for i, free in enumerate(ctx.room_free)]
     no_rooms = replace(ctx, upper=tuple(q_upper), feasible_cache={})
     no_quota = replace(ctx, lower=tuple(0 for _ in q_lower), upper=tuple(min(ctx.drawn, c) for c in caps),
                        feasible_cache={})

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -11,8 +13,10 @@ from scheduler.solver import explain
 from scheduler.solver.context import SiteContext, build
 from scheduler.solver.eligibility import Eligibility, familiar_pairs, individual
 from scheduler.solver.problem import Intervals, Problem, ProjectSpec
-from scheduler.solver.sampler import sample
+from scheduler.solver.sampler import hopeless, sample
 from scheduler.solver.seating import RoomUsage, pick_room, seat_min_travel
+
+CHEAP_PER_HARD = 50  # choices settled by the cheap test that may be examined per CP-SAT-limited one
 
 
 @dataclass(frozen=True)
@@ -71,12 +75,20 @@ def _infeasible(out: Outcome, problem: Problem, rules: list[str], need: str | No
     return out
 
 
-def _site_sets(problem: Problem, p: ProjectSpec, elig: Eligibility, rng: np.random.Generator) -> list[tuple[int, ...]]:
+MATERIALISE = 20_000  # choices listed and shuffled at once; beyond this they are drawn lazily
+
+
+def _site_sets(
+    problem: Problem, p: ProjectSpec, elig: Eligibility, rng: np.random.Generator
+) -> Iterator[tuple[int, ...]]:
+    """The project's possible site sets; for S5, every choice of auxiliary sites in uniform random order."""
     if p.aux_sites is not None:
-        return [(p.main_site, *p.aux_sites)]
+        yield (p.main_site, *p.aux_sites)
+        return
     r = problem.rules
     if r.aux_site_count == 0:
-        return [(p.main_site,)]
+        yield (p.main_site,)
+        return
     any_need = np.zeros(problem.experts.n, bool)
     for nd in p.needs:
         any_need[nd.matches] = True
@@ -87,11 +99,21 @@ def _site_sets(problem: Problem, p: ProjectSpec, elig: Eligibility, rng: np.rand
     candidates = [
         s for s in range(len(problem.sites.active))
         if s != p.main_site and problem.sites.active[s] and near[s] >= max(1, r.min_per_aux_site)
-        and problem.sites.rooms[s]
     ]
-    combos = list(itertools.combinations(candidates, r.aux_site_count))
-    order: list[int] = rng.permutation(len(combos)).tolist() if combos else []
-    return [(p.main_site, *combos[i]) for i in order]
+    k = r.aux_site_count
+    total = math.comb(len(candidates), k)
+    if total <= MATERIALISE:
+        combos = list(itertools.combinations(candidates, k))
+        for i in rng.permutation(total).tolist() if total else []:
+            yield (p.main_site, *combos[i])
+        return
+    # Too many to list: draw choices uniformly and skip repeats, which visits them in uniform order.
+    seen: set[tuple[int, ...]] = set()
+    while len(seen) < total:
+        pick = tuple(sorted(rng.choice(candidates, size=k, replace=False).tolist()))
+        if pick not in seen:
+            seen.add(pick)
+            yield (p.main_site, *pick)
 
 
 def draw_project(
@@ -108,50 +130,78 @@ def draw_project(
         return _infeasible(out, problem, ["S1"]), None, None
     elig = individual(problem, p, state.busy())
     familiar = familiar_pairs(problem, p.start, state.pair_cache)
-    site_sets = _site_sets(problem, p, elig, rng)
-    if not site_sets:
-        return _infeasible(out, problem, ["S5"]), None, elig
+    fixed = p.aux_sites is not None or problem.rules.aux_site_count == 0
     first_ctx: SiteContext | None = None
     cp_seed = int(rng.integers(0, 2**31))
-    for tried, sites in enumerate(site_sets):
-        if tried >= cfg.max_aux_choices:
+    examined = hard = 0
+    gave_up = False
+    for sites in _site_sets(problem, p, elig, rng):
+        examined += 1
+        if examined > cfg.max_aux_choices * CHEAP_PER_HARD:
+            gave_up = True
             break
         ctx = build(problem, p, sites, elig, state.usage, familiar)
         first_ctx = first_ctx or ctx
-        members, spent = sample(ctx, rng, batch=cfg.batch, max_proposals=cfg.max_proposals)
+        if hopeless(ctx) and not fixed:
+            continue  # decided at once: this choice admits no legal committee
+        # A short first look per auxiliary-site choice: failing it only sends the choice to CP-SAT.
+        budget = cfg.max_proposals if fixed else max(cfg.batch, cfg.max_proposals // 20)
+        members, spent = sample(ctx, rng, batch=cfg.batch, max_proposals=budget)
         out.proposals += spent
         if members is not None:
-            out.sampling = "exact"
-            out.report = explain.need_report(problem, p, elig, ctx)
-            return _seat(problem, p, ctx, members, out, state), ctx, elig
+            return _drawn(problem, p, ctx, elig, members, out, state, "exact"), ctx, elig
+        if not fixed:
+            hard += 1
+            if hard > cfg.max_aux_choices:
+                gave_up = True
+                break
         # CP-SAT (and the pandas it imports) loads only when a project needs it.
         from scheduler.solver import cpsat
 
-        if spent == 0:
-            feasible = cpsat.CpOutcome("infeasible")
-        else:
-            keys = rng.integers(0, 2**20, size=problem.experts.n)
-            feasible = cpsat.solve(ctx, seed=cp_seed, deterministic_seconds=cfg.cpsat_seconds, keys=keys)
+        keys = rng.integers(0, 2**20, size=problem.experts.n)
+        feasible = (cpsat.CpOutcome("infeasible") if spent == 0 else
+                    cpsat.solve(ctx, seed=cp_seed, deterministic_seconds=cfg.cpsat_seconds, keys=keys))
         if feasible.status == "feasible" and feasible.members is not None:
-            out.sampling = "approximate"
+            if not fixed:
+                # This choice is now known to be legal (S5 is settled); the committee itself is
+                # still drawn exactly if the full budget finds one.
+                members, more = sample(ctx, rng, batch=cfg.batch, max_proposals=cfg.max_proposals)
+                spent += more
+                out.proposals += more
+                if members is not None:
+                    return _drawn(problem, p, ctx, elig, members, out, state, "exact"), ctx, elig
             out.warnings.append(
                 "D1: rejection sampling found no legal committee in %d proposals; drawn by CP-SAT with "
                 "random keys (approximately uniform)" % spent
             )
             flat = np.array([e for need in feasible.members for e in need], np.int64)
-            out.report = explain.need_report(problem, p, elig, ctx)
-            return _seat(problem, p, ctx, flat, out, state), ctx, elig
-        if p.aux_sites is not None:
+            return _drawn(problem, p, ctx, elig, flat, out, state, "approximate"), ctx, elig
+        if fixed:
             out.unmet = explain.unmet(problem, ctx, elig, seed=cp_seed, budget=cfg.cpsat_seconds)
             out.report = explain.need_report(problem, p, elig, ctx)
             return out, ctx, elig
-    assert first_ctx is not None
+    if first_ctx is None:
+        return _infeasible(out, problem, ["S5"]), None, elig
     out.unmet = explain.unmet(problem, first_ctx, elig, seed=cp_seed, budget=cfg.cpsat_seconds)
     for entry in out.unmet:
-        entry["rules"] = ["S5", *entry["rules"]]
+        entry["rules"] = ["S5", *[r for r in entry["rules"] if r != "S5"]]
         entry["advice"] = explain.advice(entry["rules"], problem)
+        if gave_up:
+            entry["advice"] += (
+                "; note: the draw stopped after examining %d choices of auxiliary sites without finding a "
+                "legal one (limit YIDI_MAX_AUX_CHOICES_TRIED); others were not examined" % examined
+            )
     out.report = explain.need_report(problem, p, elig, first_ctx)
     return out, first_ctx, elig
+
+
+def _drawn(
+    problem: Problem, p: ProjectSpec, ctx: SiteContext, elig: Eligibility, members: np.ndarray, out: Outcome,
+    state: DayState, sampling: str,
+) -> Outcome:
+    out.sampling = sampling
+    out.report = explain.need_report(problem, p, elig, ctx)
+    return _seat(problem, p, ctx, members, out, state)
 
 
 def _seat(

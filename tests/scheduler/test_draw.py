@@ -153,3 +153,33 @@ def test_predictability_warning() -> None:
     inst["rules"] = {"max_predictability": 0.2}
     proj = draw_instance(inst, SEEDS[0])["projects"][0]
     assert any(w.startswith("predictability") for w in proj["warnings"])
+
+
+def test_partial_min_size_override_keeps_other_procedures() -> None:
+    inst = _instance()
+    inst["rules"] = {"min_size": {"gp_tender": 9}}
+    p = inst["projects"][0]  # engineering_tender keeps its minimum of 5
+    p["size"], p["representatives"] = 3, 0
+    p["needs"] = [{"specialty": "A08", "count": 2}, {"specialty": "A06", "count": 1}]
+    proj = draw_instance(inst, SEEDS[0])["projects"][0]
+    assert proj["status"] == "infeasible" and proj["unmet"][0]["rules"] == ["C1"]
+
+
+def test_open_ended_relation_sentinel_and_out_of_range_rules() -> None:
+    inst = _instance()
+    inst["relations"] = [{"expert": "E01", "org": "BID1", "kind": "director", "from": "2020-01-01",
+                          "to": "9999-12-31"}]
+    proj = draw_instance(inst, SEEDS[0])["projects"][0]
+    assert "E01" not in {s["expert"] for s in proj["seats"]}
+    inst["rules"] = {"aux_site_count": 10**6}
+    with pytest.raises(InstanceError, match=r"\$\.rules\.aux_site_count"):
+        draw_instance(inst, SEEDS[0])
+
+
+def test_roomless_auxiliary_site_is_usable_when_its_minimum_is_zero() -> None:
+    inst = _instance()
+    inst["rules"] = {"min_per_aux_site": 0}
+    inst["sites"][2]["rooms"] = []  # AUXB
+    result = draw_instance(inst, SEEDS[0])
+    assert result["projects"][0]["status"] == "drawn" and check(inst, result) == []
+    assert all(s["site"] != "AUXB" for s in result["projects"][0]["seats"])
