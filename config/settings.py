@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     )
     cpsat_deterministic_seconds: float = Field(default=5.0, gt=0)
     max_aux_choices_tried: int = Field(
-        default=60, ge=1, description="Auxiliary-site combinations (S5) examined before giving up."
+        default=120, ge=1, description="Auxiliary-site combinations (S5) examined before giving up."
     )
     display_utc_offset_hours: int = Field(default=8, ge=-12, le=14)
     host: str = "127.0.0.1"

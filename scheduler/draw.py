@@ -67,7 +67,7 @@ def limits_of(result: dict[str, Any]) -> DrawConfig:
     lim = result.get("limits") or {}
     return DrawConfig(batch=int(lim.get("batch", 512)), max_proposals=int(lim.get("max_proposals", 200_000)),
                       cpsat_seconds=float(lim.get("cpsat_seconds", 5.0)),
-                      max_aux_choices=int(lim.get("max_aux_choices", 60)))
+                      max_aux_choices=int(lim.get("max_aux_choices", 120)))
 
 
 def resolve_rules(inst: Instance, base: RuleParams | None = None) -> RuleParams:
@@ -114,6 +114,9 @@ def _project_doc(problem: Problem, ids: IdMaps, pi: int, out: Outcome) -> dict[s
         "sampling": out.sampling,
         "aux_sites": [ids.sites[s] for s in out.sites[1:]],
         "seats": seats,
+        # Where the tenderer representatives sit (the main site's room), even with no expert there.
+        "representatives_room": (ids.rooms[out.site_room[out.sites[0]]]
+                                 if p.reps and out.sites and out.sites[0] in out.site_room else None),
         "alternates": [
             {"need": need.code, "experts": [ids.experts[a] for a in alts]}
             for need, alts in zip(p.needs, out.alternates, strict=False)

@@ -124,7 +124,7 @@ class ProjectIn(_M):
     size: int = Field(ge=1)
     representatives: int = Field(ge=0)
     main_site: str
-    aux_sites: list[str] | None = None
+    aux_sites: list[str] | None = Field(default=None, max_length=20)
     needs: list[NeedIn] = Field(min_length=1)
     excluded_experts: list[str] = Field(default_factory=list)
 

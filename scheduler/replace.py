@@ -38,8 +38,10 @@ def _state(problem: Problem, ids: IdMaps, result: dict[str, Any], skip: str) -> 
             per_room[ridx[seat["room"]]] = per_room.get(ridx[seat["room"]], 0) + 1
         if q.reps:
             main_rooms = {ridx[s["room"]] for s in proj["seats"] if s["site"] == ids.sites[q.main_site]}
+            if proj.get("representatives_room"):
+                main_rooms = {ridx[proj["representatives_room"]]}
             for r in main_rooms:
-                per_room[r] += q.reps
+                per_room[r] = per_room.get(r, 0) + q.reps
         for r, seats in per_room.items():
             usage.add(r, seats, q.start, q.end)
         st.extend([q.start] * len(proj["seats"]))
@@ -116,12 +118,23 @@ def replace_seat(
     insert_at = sum(nd.count for nd in p.needs[:need_pos]) + sum(1 for s in rest if s["need"] == leaving["need"])
     alts: list[str] = next((a["experts"] for a in proj["alternates"] if a["need"] == leaving["need"]), [])
     taken = {eidx[s["expert"]] for s in rest}
+    # Alternates of other projects at overlapping times stay reserved for them (D2, E8).
+    buffer_s = problem.rules.travel_buffer_minutes * 60
+    pidx = {q: i for i, q in enumerate(ids.projects)}
+    reserved = {
+        eidx[x]
+        for q in result["projects"] if q["project"] != project and q["status"] == "drawn"
+        and problem.projects[pidx[q["project"]]].start < p.end + buffer_s
+        and problem.projects[pidx[q["project"]]].end > p.start - buffer_s
+        for alt in q["alternates"] for x in alt["experts"]
+    }
     rng = rng_for(parse_seed(result["seed"]), f"replace:{project}:{expert}:{len(proj.get('replaced', []))}")
     pool = ctx.pools[need_pos]
     fresh = pool[rng.permutation(pool.shape[0])].tolist()
+    pool_set = set(pool.tolist())
     for source, candidates in (("alternate", [eidx[a] for a in alts]), ("fresh", fresh)):
         for a in candidates:
-            if a in taken or not elig.ok[a] or a not in set(pool.tolist()):
+            if a in taken or a in reserved or not elig.ok[a] or a not in pool_set:
                 continue
             row = np.array(ordered[:insert_at] + [a] + ordered[insert_at:], np.int64)
             if not legal_rows(ctx, row[None, :])[0]:

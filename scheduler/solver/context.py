@@ -80,13 +80,16 @@ def build(
     within = problem.experts.dist_km[:, list(sites)] <= rules.max_travel_km
     reach = (within * (1 << np.arange(len(sites)))).sum(axis=1).astype(np.int64)
     usable = elig.ok & (reach > 0)
+    local = problem.experts.region4 == p.region4
+    max_local = floor_share(rules.max_local_share, sum(nd.count for nd in p.needs))
+    if max_local == 0:
+        usable &= ~local  # S6 admits no local expert at all: leaving them out changes no legal committee
     pools = tuple(nd.matches[usable[nd.matches]] for nd in p.needs)
     drawn = sum(nd.count for nd in p.needs)
     lower, upper = quotas(problem, p, len(sites), drawn)
     frees = tuple(site_free(problem, usage, s, p.start, p.end) for s in sites)
     for i, free in enumerate(frees):
         upper[i] = min(upper[i], site_capacity(free, p.reps if i == 0 else 0))
-    local = problem.experts.region4 == p.region4
     union = sorted_unique(np.concatenate(pools)) if pools else np.zeros(0, np.int64)
     n = problem.experts.n
     if familiar_all.size and union.size:
@@ -103,7 +106,7 @@ def build(
         lower=tuple(lower),
         upper=tuple(upper),
         room_free=frees,
-        max_local=floor_share(rules.max_local_share, drawn),
+        max_local=max_local,
         local=local,
         familiar=familiar,
     )

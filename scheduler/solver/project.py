@@ -26,7 +26,7 @@ class DrawConfig:
     batch: int = 512
     max_proposals: int = 200_000
     cpsat_seconds: float = 5.0
-    max_aux_choices: int = 60
+    max_aux_choices: int = 120
 
 
 @dataclass
@@ -98,7 +98,7 @@ def _site_sets(
     # them only skips choices that have no legal committee, so uniformity (S5) is unaffected.
     candidates = [
         s for s in range(len(problem.sites.active))
-        if s != p.main_site and problem.sites.active[s] and near[s] >= max(1, r.min_per_aux_site)
+        if s != p.main_site and problem.sites.active[s] and near[s] >= r.min_per_aux_site
     ]
     k = r.aux_site_count
     total = math.comb(len(candidates), k)
@@ -185,12 +185,16 @@ def draw_project(
     out.unmet = explain.unmet(problem, first_ctx, elig, seed=cp_seed, budget=cfg.cpsat_seconds)
     for entry in out.unmet:
         entry["rules"] = ["S5", *[r for r in entry["rules"] if r != "S5"]]
-        entry["advice"] = explain.advice(entry["rules"], problem)
         if gave_up:
-            entry["advice"] += (
-                "; note: the draw stopped after examining %d choices of auxiliary sites without finding a "
-                "legal one (limit YIDI_MAX_AUX_CHOICES_TRIED); others were not examined" % examined
+            # Not every choice was examined, so "no choice admits a committee" would be untrue.
+            entry["advice"] = (
+                "the draw examined %d choices of auxiliary sites, none admitting a legal committee, and "
+                "stopped at its limit (YIDI_MAX_AUX_CHOICES_TRIED) before examining the rest: name the "
+                "auxiliary sites or raise the limit; for the first choice examined: %s"
+                % (examined - 1, explain.advice(entry["rules"][1:], problem))
             )
+        else:
+            entry["advice"] = explain.advice(entry["rules"], problem)
     out.report = explain.need_report(problem, p, elig, first_ctx)
     return out, first_ctx, elig
 

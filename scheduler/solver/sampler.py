@@ -63,32 +63,27 @@ def legal_rows(ctx: SiteContext, rows: np.ndarray) -> np.ndarray:
 
 def _seatable(ctx: SiteContext, rows: np.ndarray) -> np.ndarray:
     # Seating feasibility depends only on how many experts of each reach type there are, so the
-    # flow runs once per distinct type-count vector and is cached for the whole project.
-    n_types = 1 << len(ctx.sites)
+    # flow runs once per distinct type-count vector and is cached for the whole project. Only
+    # the types that occur get a column: with many sites, 2^sites columns would not fit in memory.
     types = ctx.reach[rows]
-    counts = np.zeros((rows.shape[0], n_types), np.int64)
-    for t in sorted_unique(types.ravel()).tolist():
-        counts[:, t] = (types == t).sum(axis=1)
-    # One integer per type-count vector (mixed radix) makes the distinct vectors cheap to find.
+    present = sorted_unique(types.ravel())
+    compact = np.searchsorted(present, types)
+    counts = np.stack([(compact == j).sum(axis=1) for j in range(present.shape[0])], axis=1).astype(np.int64)
     radix = rows.shape[1] + 1
-    if radix ** n_types < 2**62:
-        keys = counts @ (radix ** np.arange(n_types, dtype=np.int64))
-        uniq, inverse = np.unique(keys, return_inverse=True)
-        verdict = np.empty(uniq.shape[0], bool)
-        first = np.zeros(uniq.shape[0], np.int64)
-        first[inverse[::-1]] = np.arange(rows.shape[0])[::-1]
-        for i, key in enumerate(uniq.tolist()):
-            if key not in ctx.feasible_cache:
-                ctx.feasible_cache[key] = types_feasible(counts[first[i]].tolist(), ctx.lower, ctx.upper)
-            verdict[i] = ctx.feasible_cache[key]
-        return verdict[inverse]
-    out = np.empty(rows.shape[0], bool)
-    for i, vec in enumerate(counts.tolist()):
-        key2 = tuple(vec)
-        if key2 not in ctx.feasible_cache:
-            ctx.feasible_cache[key2] = types_feasible(vec, ctx.lower, ctx.upper)
-        out[i] = ctx.feasible_cache[key2]
-    return out
+    if radix ** present.shape[0] < 2**62:
+        keys = counts @ (radix ** np.arange(present.shape[0], dtype=np.int64))
+        uniq, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    else:
+        uniq, first, inverse = np.unique(counts, axis=0, return_index=True, return_inverse=True)
+    verdict = np.empty(uniq.shape[0], bool)
+    codes = present.tolist()
+    for i, row in enumerate(first.tolist()):
+        vec = counts[row].tolist()
+        key = tuple((t, c) for t, c in zip(codes, vec, strict=True) if c)
+        if key not in ctx.feasible_cache:
+            ctx.feasible_cache[key] = types_feasible([t for t, _ in key], [c for _, c in key], ctx.lower, ctx.upper)
+        verdict[i] = ctx.feasible_cache[key]
+    return verdict[np.asarray(inverse).ravel()]
 
 
 def hopeless(ctx: SiteContext) -> bool:
@@ -99,8 +94,8 @@ def hopeless(ctx: SiteContext) -> bool:
         return True
     union = sorted_unique(np.concatenate(ctx.pools))
     # Distinct people must fill every site's minimum at once (one expert cannot sit at two sites).
-    counts = np.bincount(ctx.reach[union], minlength=1 << len(ctx.sites)).tolist()
-    return not minimums_coverable(counts, ctx.lower)
+    types, counts = np.unique(ctx.reach[union], return_counts=True)
+    return not minimums_coverable(types.tolist(), counts.tolist(), ctx.lower)
 
 
 def sample(

@@ -90,20 +90,19 @@ def _max_flow(cap: list[dict[int, int]], source: int, sink: int, flow: list[dict
         pushed += 1
 
 
-def types_feasible(counts: Sequence[int], lower: Sequence[int], upper: Sequence[int]) -> bool:
-    """Can experts, `counts[t]` of reach-type t (bit s = may sit at site s), meet per-site [lower, upper]?"""
-    return _types_feasible(tuple(counts), tuple(lower), tuple(upper))
+def types_feasible(types: Sequence[int], counts: Sequence[int], lower: Sequence[int], upper: Sequence[int]) -> bool:
+    """Can experts, `counts[i]` of reach type `types[i]` (bit s = may sit at site s), meet per-site [lower, upper]?"""
+    return _types_feasible(tuple(types), tuple(counts), tuple(lower), tuple(upper))
 
 
-def _graph(counts: Sequence[int], k: int) -> tuple[list[dict[int, int]], int, int]:
-    """Flow network source → reach types → sites → sink; returns (capacities, site offset, sink)."""
-    types = [t for t, c in enumerate(counts) if c]
+def _graph(types: Sequence[int], counts: Sequence[int], k: int) -> tuple[list[dict[int, int]], int, int]:
+    """Flow network source → reach types → sites → sink; returns (capacities, first site node, sink)."""
     total = sum(counts)
     first_site = 1 + len(types)
     sink = first_site + k
     cap: list[dict[int, int]] = [dict() for _ in range(sink + 1)]
-    for i, t in enumerate(types):
-        cap[0][1 + i] = counts[t]
+    for i, (t, c) in enumerate(zip(types, counts, strict=True)):
+        cap[0][1 + i] = c
         cap[1 + i].setdefault(0, 0)
         for s in range(k):
             if t >> s & 1:
@@ -116,13 +115,15 @@ def _graph(counts: Sequence[int], k: int) -> tuple[list[dict[int, int]], int, in
 
 
 @lru_cache(maxsize=65536)
-def _types_feasible(counts: tuple[int, ...], lower: tuple[int, ...], upper: tuple[int, ...]) -> bool:
+def _types_feasible(
+    types: tuple[int, ...], counts: tuple[int, ...], lower: tuple[int, ...], upper: tuple[int, ...]
+) -> bool:
     # Pure in its arguments, so one cache serves every project of a day plan.
     k = len(lower)
     total = sum(counts)
     if total < sum(lower) or total > sum(upper):
         return False
-    cap, first_site, sink = _graph(counts, k)
+    cap, first_site, sink = _graph(types, counts, k)
     for s in range(k):
         cap[first_site + s][sink] = lower[s]
     flow: list[dict[int, int]] = [dict() for _ in range(sink + 1)]
@@ -135,9 +136,9 @@ def _types_feasible(counts: tuple[int, ...], lower: tuple[int, ...], upper: tupl
     return sum(lower) + _max_flow(cap, 0, sink, flow) == total
 
 
-def minimums_coverable(counts: Sequence[int], lower: Sequence[int]) -> bool:
-    """Can distinct experts (`counts[t]` available of reach type t) fill every site's minimum at once?"""
-    cap, first_site, sink = _graph(counts, len(lower))
+def minimums_coverable(types: Sequence[int], counts: Sequence[int], lower: Sequence[int]) -> bool:
+    """Can distinct experts (`counts[i]` available of reach type `types[i]`) fill every site's minimum at once?"""
+    cap, first_site, sink = _graph(types, counts, len(lower))
     for s, lo in enumerate(lower):
         cap[first_site + s][sink] = lo
     flow: list[dict[int, int]] = [dict() for _ in range(sink + 1)]

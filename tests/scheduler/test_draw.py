@@ -183,3 +183,23 @@ def test_roomless_auxiliary_site_is_usable_when_its_minimum_is_zero() -> None:
     result = draw_instance(inst, SEEDS[0])
     assert result["projects"][0]["status"] == "drawn" and check(inst, result) == []
     assert all(s["site"] != "AUXB" for s in result["projects"][0]["seats"])
+
+
+def test_many_named_auxiliary_sites_stay_cheap() -> None:
+    inst = _instance()
+    base = inst["sites"][1]
+    inst["sites"] += [dict(base, id=f"X{i}", rooms=[{"id": f"X{i}-R1", "seats": 6}]) for i in range(20)]
+    inst["rules"] = {"min_per_aux_site": 0}
+    inst["projects"][0]["aux_sites"] = [f"X{i}" for i in range(20)]
+    result = draw_instance(inst, SEEDS[0])
+    assert result["projects"][0]["status"] == "drawn" and check(inst, result) == []
+    inst["projects"][0]["aux_sites"] = [f"X{i}" for i in range(20)] + ["AUXA"]
+    with pytest.raises(InstanceError, match=r"aux_sites"):
+        draw_instance(inst, SEEDS[0])
+
+
+def test_representatives_room_is_named() -> None:
+    inst = _instance()
+    proj = draw_instance(inst, SEEDS[0])["projects"][0]
+    main_rooms = {s["room"] for s in proj["seats"] if s["site"] == "MAIN"}
+    assert proj["representatives_room"] in main_rooms
