@@ -7,4 +7,20 @@ import os
 os.environ.setdefault("YIDI_SEAL_KEY", base64.b64encode(bytes(range(32))).decode())
 os.environ.setdefault("YIDI_DATABASE_URL", "sqlite:///./var/test-default.db")
 
+import pytest  # noqa: E402
+
+from tests.demo_support import Doc, full_province, little_province  # noqa: E402
+
 pytest_plugins = ["tests.db_fixtures"]
+
+
+@pytest.fixture(scope="module")
+def province() -> Doc:
+    """The full demo province (20,000 experts, 150 projects), generated once per test run."""
+    return full_province()
+
+
+@pytest.fixture(scope="module")
+def little() -> Doc:
+    """The small demo province (1,500 experts, 12 projects)."""
+    return little_province()

@@ -17,17 +17,7 @@ import pytest
 from api import demo_catalog as cat
 from api.demo_data import DAY, generate, main, small
 from scheduler.instance import SPECIALTY_RE, canonical_bytes, parse_instance
-from tests.demo_support import Doc, full_province, little_province
-
-
-@pytest.fixture(scope="module")
-def province() -> Doc:
-    return full_province()
-
-
-@pytest.fixture(scope="module")
-def little() -> Doc:
-    return little_province()
+from tests.demo_support import Doc
 
 
 def test_full_province_parses_with_the_requested_counts(province: Doc) -> None:

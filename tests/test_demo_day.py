@@ -5,21 +5,9 @@ from __future__ import annotations
 import math
 from collections import Counter
 
-import pytest
-
 from api.demo_data import DAY
 from tests.checker import check
-from tests.demo_support import Doc, GreedyDay, R, full_province, little_province
-
-
-@pytest.fixture(scope="module")
-def province() -> Doc:
-    return full_province()
-
-
-@pytest.fixture(scope="module")
-def little() -> Doc:
-    return little_province()
+from tests.demo_support import Doc, GreedyDay, R
 
 
 def test_projects_follow_the_committee_rules(province: Doc) -> None:

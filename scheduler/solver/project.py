@@ -133,7 +133,7 @@ def draw_project(
     fixed = p.aux_sites is not None or problem.rules.aux_site_count == 0
     first_ctx: SiteContext | None = None
     cp_seed = int(rng.integers(0, 2**31))
-    examined = hard = 0
+    examined = hard = undecided = 0
     gave_up = False
     for sites in _site_sets(problem, p, elig, rng):
         examined += 1
@@ -161,7 +161,15 @@ def draw_project(
         keys = rng.integers(0, 2**20, size=problem.experts.n)
         feasible = (cpsat.CpOutcome("infeasible") if spent == 0 else
                     cpsat.solve(ctx, seed=cp_seed, deterministic_seconds=cfg.cpsat_seconds, keys=keys))
+        if feasible.status == "unknown":
+            undecided += 1
         if feasible.status == "feasible" and feasible.members is not None:
+            if undecided:
+                out.warnings.append(
+                    "S5: %d choice(s) of auxiliary sites could not be decided within the CP-SAT budget "
+                    "(YIDI_CPSAT_DETERMINISTIC_SECONDS) and were skipped, so the choice is approximately "
+                    "uniform" % undecided
+                )
             if not fixed:
                 # This choice is now known to be legal (S5 is settled); the committee itself is
                 # still drawn exactly if the full budget finds one.
@@ -178,6 +186,10 @@ def draw_project(
             return _drawn(problem, p, ctx, elig, flat, out, state, "approximate"), ctx, elig
         if fixed:
             out.unmet = explain.unmet(problem, ctx, elig, seed=cp_seed, budget=cfg.cpsat_seconds)
+            if feasible.status == "unknown":
+                for entry in out.unmet:
+                    entry["advice"] = ("not proven infeasible: CP-SAT could not decide within "
+                                       "YIDI_CPSAT_DETERMINISTIC_SECONDS (raise it); " + entry["advice"])
             out.report = explain.need_report(problem, p, elig, ctx)
             return out, ctx, elig
     if first_ctx is None:
