@@ -152,6 +152,14 @@ def db_init() -> None:
     typer.echo(init_db())
 
 
+@app.command("seal-key")
+def seal_key() -> None:
+    """Print a new random AES-256-GCM key (base64) for YIDI_SEAL_KEY."""
+    from scheduler.sealing import generate_key_b64
+
+    typer.echo(generate_key_b64())
+
+
 @audit_app.command("verify")
 def audit_verify(
     expect_head: Annotated[str | None, typer.Option(help="a previously published head hash")] = None,

@@ -128,3 +128,10 @@ def test_effort_limits_come_from_settings_and_travel_with_the_result(instance_fi
     res.write_text(out.stdout, encoding="utf-8")
     # Replayed under the default settings: the recorded limits, not the local ones, are used (D3).
     assert run("replay", str(instance_file), str(res)).returncode == 0
+
+
+def test_seal_key_prints_a_usable_key() -> None:
+    import base64
+
+    out = run("seal-key")
+    assert out.returncode == 0 and len(base64.b64decode(out.stdout.strip())) == 32
