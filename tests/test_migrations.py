@@ -9,7 +9,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
 from config.db import import_models, make_engine
-from config.migrate import upgrade
+from config.migrate import downgrade, upgrade
 
 
 def _fresh(engine: Engine, tmp_path) -> Engine:  # type: ignore[no-untyped-def]
@@ -29,6 +29,9 @@ def test_migrations_match_models(engine: Engine, tmp_path) -> None:  # type: ign
     fresh = _fresh(engine, tmp_path)
     try:
         upgrade(fresh)
+        downgrade(fresh, "base")  # every revision reverts cleanly …
+        assert set(inspect(fresh).get_table_names()) <= {"alembic_version"}
+        upgrade(fresh)  # … and applies again
         upgrade(fresh)  # idempotent: already at head
         import_models()
         with fresh.connect() as conn:
