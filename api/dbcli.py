@@ -48,12 +48,41 @@ def verify_ledger(expect_head: str | None) -> tuple[int, str]:
         return ledger.verify_command(session, expect_head=expect_head)
 
 
+# Demo accounts: (user name, role, centre-wide, site codes). Their password is the setting
+# YIDI_DEMO_PASSWORD; they exist only in a database loaded by `yidi serve --demo`.
+DEMO_USERS: tuple[tuple[str, str, bool, tuple[str, ...]], ...] = (
+    ("admin", "admin", True, ()),
+    ("coordinator", "coordinator", True, ()),
+    ("supervisor", "supervisor", True, ()),
+)
+
+
+def ensure_demo_users(session: Session) -> list[str]:
+    """Create the demo accounts that do not exist yet; returns their names."""
+    from api.auth.models import User, UserCreate
+    from api.auth.service import create_user
+    from config.settings import get_settings
+
+    made = []
+    for name, role, all_sites, sites in DEMO_USERS:
+        if session.exec(select(User.id).where(User.username == name)).first() is None:
+            create_user(session, data=UserCreate(username=name, role=role, all_sites=all_sites,  # type: ignore[arg-type]
+                                                 site_codes=list(sites), password=get_settings().demo_password),
+                        actor="demo")
+            made.append(name)
+    session.commit()
+    return made
+
+
 def ensure_demo() -> str:
-    """Load the small demo province when the database holds no site yet."""
+    """Load the small demo province and demo accounts when the database holds no site yet."""
     from api.demo_data import small
     from venues.models import Site
 
     with Session(get_engine()) as session:
         if session.exec(select(Site)).first() is not None:
             return "demo: database already holds data; left as it is"
-    return "demo: " + import_db(small())
+    message = "demo: " + import_db(small())
+    with Session(get_engine()) as session:
+        users = ensure_demo_users(session)
+    return message + f"; demo users {', '.join(users)} (password: the setting YIDI_DEMO_PASSWORD)"

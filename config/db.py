@@ -52,6 +52,7 @@ def create_all(engine: Engine) -> None:
 
 def import_models() -> None:
     """Import all table modules so SQLModel.metadata knows every table."""
+    import api.auth.models  # noqa: F401
     import experts.models  # noqa: F401
     import ledger.models  # noqa: F401
     import scheduler.models  # noqa: F401

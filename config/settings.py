@@ -38,6 +38,23 @@ class Settings(BaseSettings):
         default=120, ge=1, description="Auxiliary-site combinations (S5) examined before giving up."
     )
     display_utc_offset_hours: int = Field(default=8, ge=-12, le=14)
+    # --- Access (users, sessions, tokens, signed links) ---
+    secret_key: str = Field(
+        default="",
+        description="Secret signing session cookies, API tokens, CSRF tokens and e-mailed links; "
+        "empty means one is generated into secret_key_file on first use (development only).",
+    )
+    secret_key_file: Path = Field(default=Path("var/secret.key"))
+    token_ttl_minutes: int = Field(default=480, ge=5, le=7 * 24 * 60)
+    session_cookie_secure: bool = Field(default=False, description="Send the session cookie over HTTPS only.")
+    login_max_failures: int = Field(default=5, ge=1, le=100)
+    login_lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8000", description="Base URL used in links sent to experts."
+    )
+    # --- (each feature adds its settings block above this line) ---
+    # --- Demo accounts (`yidi serve --demo`); never used unless demo data is loaded ---
+    demo_password: str = Field(default="yidi-demo-2026", min_length=10)
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"

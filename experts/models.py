@@ -77,11 +77,16 @@ class Expert(ExpertBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
     # The identity-document number is personal data: only check-in reads it; never exported.
     id_number: str | None = Field(default=None, max_length=40, unique=True)
+    # Contact for notifications (personal data: never exported in a draw instance, never logged).
+    email: str | None = Field(default=None, max_length=254)
+    phone: str | None = Field(default=None, max_length=32)
     employer_id: int | None = Field(default=None, foreign_key="organisations.id", index=True)
 
 
 class ExpertCreate(ExpertBase):
     id_number: str | None = Field(default=None, max_length=40)
+    email: str | None = Field(default=None, max_length=254, schema_extra={"pattern": r"^[^@\s]+@[^@\s]+$"})
+    phone: str | None = Field(default=None, max_length=32, schema_extra={"pattern": r"^\+?[0-9 \-]{5,31}$"})
     employer_code: str | None = None
     specialties: list[str] = Field(default_factory=list)
 
@@ -100,6 +105,8 @@ class ExpertUpdate(SQLModel):
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
     employer_code: str | None = None
+    email: str | None = Field(default=None, max_length=254, schema_extra={"pattern": r"^[^@\s]+@[^@\s]+$"})
+    phone: str | None = Field(default=None, max_length=32, schema_extra={"pattern": r"^\+?[0-9 \-]{5,31}$"})
 
 
 class ExpertPublic(ExpertBase):

@@ -9,7 +9,6 @@ never logged.
 from __future__ import annotations
 
 import base64
-import binascii
 import logging
 import os
 import threading
@@ -19,6 +18,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from config.keys import KeyMaterialError, decode_key, key_from_file
 from config.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -34,47 +34,19 @@ class SealError(Exception):
     """A blob cannot be sealed or unsealed: wrong key, wrong context (AAD), tampering, bad key."""
 
 
-def _decode_key(text: str, origin: str) -> bytes:
-    try:
-        key = base64.b64decode(text.strip(), validate=True)
-    except (binascii.Error, ValueError):
-        raise SealError(f"the seal key from {origin} is not valid base64") from None
-    if len(key) != KEY_BYTES:
-        raise SealError(f"the seal key from {origin} must decode to {KEY_BYTES} bytes, not {len(key)}")
-    return key
-
-
-def _key_from_file(path: Path) -> bytes:
-    try:
-        return _decode_key(path.read_text(encoding="ascii"), str(path))
-    except FileNotFoundError:
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = base64.b64encode(os.urandom(KEY_BYTES)).decode("ascii")
-    try:
-        # O_EXCL: two processes starting together must not each write a different key.
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return _decode_key(path.read_text(encoding="ascii"), str(path))
-    with os.fdopen(fd, "w", encoding="ascii") as fh:
-        fh.write(text + "\n")
-    logger.warning(
-        "no YIDI_SEAL_KEY configured: generated a development seal key file at %s; "
-        "configure a managed key in production", path,
-    )
-    return _decode_key(text, str(path))
-
-
 def load_key(settings: Settings | None = None) -> bytes:
     """The 32-byte sealing key: `settings.seal_key` (base64) or else the key file, created if absent."""
     s = settings or get_settings()
     cache_key = (s.seal_key, str(s.seal_key_file))
     with _lock:
         if cache_key not in _key_cache:
-            if s.seal_key:
-                _key_cache[cache_key] = _decode_key(s.seal_key, "settings.seal_key")
-            else:
-                _key_cache[cache_key] = _key_from_file(Path(s.seal_key_file))
+            try:
+                if s.seal_key:
+                    _key_cache[cache_key] = decode_key(s.seal_key, "settings.seal_key", KEY_BYTES)
+                else:
+                    _key_cache[cache_key] = key_from_file(Path(s.seal_key_file), KEY_BYTES, "YIDI_SEAL_KEY")
+            except KeyMaterialError as exc:
+                raise SealError(f"seal key: {exc}") from None
         return _key_cache[cache_key]
 
 

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
-from sqlmodel import Session
 
-from api.deps import get_session
+from api.auth.deps import Coordinator, SessionDep, Staff, deny_out_of_scope
+from api.auth.scope import visible_project_codes
+from api.auth.service import Principal
+from config import clock
 from scheduler import service
+from scheduler.models import Draw
 from scheduler.replace import REASONS
 
 router = APIRouter(prefix="/api/draws", tags=["draw"])
-SessionDep = Annotated[Session, Depends(get_session)]
 
 
 class DrawRequest(BaseModel):
@@ -47,37 +49,65 @@ class ReplaceRequest(BaseModel):
     reason: str = Field(pattern="^(" + "|".join(REASONS) + ")$")
 
 
-def _view(row: Any) -> DrawView:
+def _view(row: Any, visible: set[str]) -> DrawView:
+    projects = {k: v for k, v in json.loads(row.public_summary or "{}").items() if k in visible}
     return DrawView(id=row.id, status=row.status, created_at=row.created_at, seed_sha256=row.seed_sha256,
                     seed=row.seed_hex, instance_sha256=row.instance_sha256, result_sha256=row.result_sha256,
-                    software=row.software, projects=json.loads(row.public_summary or "{}"))
+                    software=row.software, projects=projects)
 
 
-@router.post("", response_model=DrawView, status_code=201)
-def create_draw(body: DrawRequest, session: SessionDep) -> DrawView:
-    """Commit a seed, draw the projects, store the committee sealed; returns the sealed view."""
-    return _view(service.draw(session, project_codes=body.project_codes, seed_hex=body.seed, actor="api"))
-
-
-@router.get("/{draw_id}", response_model=DrawView)
-def read_draw(draw_id: int, session: SessionDep) -> DrawView:
-    """The sealed view of a draw: hashes and seat counts per site only."""
+def _scoped_draw(request: Request, session: Any, who: Principal, draw_id: int) -> tuple[Draw, set[str]]:
+    """The draw and the codes of its projects the caller may see; 404 (ledgered) when none."""
     row = service.get_draw(session, draw_id=draw_id)
     if row is None:
         raise HTTPException(status_code=404, detail="draw not found")
-    return _view(row)
+    codes = list(json.loads(row.public_summary or "{}"))
+    visible = visible_project_codes(session, who, codes)
+    if not visible:
+        deny_out_of_scope(session, request, who, f"draw:{draw_id}")
+        raise HTTPException(status_code=404, detail="draw not found")
+    return row, visible
+
+
+@router.post("", response_model=DrawView, status_code=201)
+def create_draw(body: DrawRequest, request: Request, session: SessionDep, who: Coordinator) -> DrawView:
+    """Commit a seed, draw the projects, store the committee sealed; returns the sealed view."""
+    visible = visible_project_codes(session, who, body.project_codes)
+    hidden = sorted(set(body.project_codes) - visible)
+    if hidden:
+        # Unknown and out-of-scope codes read alike, so the answer reveals nothing about either.
+        deny_out_of_scope(session, request, who, "projects " + ",".join(hidden)[:80])
+        raise HTTPException(status_code=404, detail=[{"loc": ["project_codes"],
+                                                      "msg": f"unknown projects: {', '.join(hidden)}"}])
+    row = service.draw(session, project_codes=body.project_codes, seed_hex=body.seed, actor=who.actor)
+    return _view(row, visible)
+
+
+@router.get("/{draw_id}", response_model=DrawView)
+def read_draw(draw_id: int, request: Request, session: SessionDep, who: Staff) -> DrawView:
+    """The sealed view of a draw: hashes and seat counts per site only."""
+    row, visible = _scoped_draw(request, session, who, draw_id)
+    return _view(row, visible)
 
 
 @router.post("/{draw_id}/reveal")
-def reveal_draw(draw_id: int, session: SessionDep) -> dict[str, Any]:
-    """Unseal the committee once the evaluation has started (403 before)."""
-    return service.reveal(session, draw_id=draw_id, now=datetime.now(UTC), actor="api")
+def reveal_draw(draw_id: int, request: Request, session: SessionDep, who: Staff) -> dict[str, Any]:
+    """Unseal the committee once the evaluation has started (403 before); only projects in scope."""
+    _, visible = _scoped_draw(request, session, who, draw_id)
+    result = service.reveal(session, draw_id=draw_id, now=clock.now(), actor=who.actor)
+    return {**result, "projects": [p for p in result["projects"] if p["project"] in visible]}
 
 
 @router.post("/{draw_id}/replacements")
-def replace_expert(draw_id: int, body: ReplaceRequest, session: SessionDep) -> dict[str, Any]:
+def replace_expert(
+    draw_id: int, body: ReplaceRequest, request: Request, session: SessionDep, who: Coordinator
+) -> dict[str, Any]:
     """Replace an expert who declined, failed check-in or stepped aside; returns the record."""
+    _, visible = _scoped_draw(request, session, who, draw_id)
+    if body.project_code not in visible:
+        raise HTTPException(status_code=404, detail=[{"loc": ["project_code"], "msg": "project not in this draw"}])
     record = service.replace(session, draw_id=draw_id, project_code=body.project_code,
-                             expert_code=body.expert_code, reason=body.reason, now=datetime.now(UTC), actor="api")
+                             expert_code=body.expert_code, reason=body.reason, now=clock.now(),
+                             actor=who.actor)
     # The record names experts: before the start only its shape is returned (D5).
     return {k: v for k, v in record.items() if k not in ("replaced", "replacement")}

@@ -7,25 +7,14 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
-from api.main import create_app
-from config import db
-from config.migrate import stamp
-from scheduler.importer import import_instance
-from tests.factories_instance import tiny_day
+from tests.api_support import app_client, bearer
 
 
 @pytest.fixture()
 def client(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
-    monkeypatch.setattr(db, "get_engine", lambda url=None: engine)
-    monkeypatch.setattr("api.deps.get_engine", lambda url=None: engine)
-    monkeypatch.setattr("api.main.get_engine", lambda url=None: engine)
-    stamp(engine)  # the fixture built the schema with create_all; the app would otherwise migrate
-    with Session(engine) as session:
-        import_instance(session, tiny_day()[0])
-        session.commit()
-    with TestClient(create_app()) as c:
+    with app_client(engine, monkeypatch) as c:
+        c.headers.update(bearer(c, "coord"))
         yield c
 
 

@@ -39,7 +39,12 @@ def test_serve_demo_starts_and_draws(tmp_path: Path) -> None:
             time.sleep(0.5)
         openapi = httpx.get(f"{base}/openapi.json", timeout=5).json()
         assert "/api/draws" in openapi["paths"]
-        r = httpx.post(f"{base}/api/draws", json={"project_codes": ["NOPE"]}, timeout=30)
+        assert httpx.post(f"{base}/api/draws", json={"project_codes": ["NOPE"]}, timeout=30).status_code == 401
+        login = httpx.post(f"{base}/api/auth/token", data={"username": "coordinator",
+                                                           "password": "yidi-demo-2026"}, timeout=30)
+        assert login.status_code == 200, login.text
+        auth = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        r = httpx.post(f"{base}/api/draws", json={"project_codes": ["NOPE"]}, headers=auth, timeout=30)
         assert r.status_code == 404
     finally:
         proc.terminate()

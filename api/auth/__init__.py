@@ -1,0 +1,1 @@
+"""Users, roles and site scopes; login, sessions and API tokens."""

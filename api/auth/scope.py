@@ -1,0 +1,37 @@
+"""Site scope of projects: a project lies in a user's scope when its main site, one of its fixed
+auxiliary sites, or a site where it holds drawn seats is in the user's scope."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import exists, or_
+from sqlmodel import Session, col, select
+
+from api.auth.service import Principal
+from scheduler.models import Project, ProjectAuxSite, Seat
+
+
+def project_scope_clause(who: Principal) -> Any:
+    """A WHERE clause on Project keeping the projects in `who`'s scope."""
+    if who.all_sites:
+        return col(Project.id).is_not(None)
+    sites = list(who.site_ids)
+    return or_(
+        col(Project.main_site_id).in_(sites),
+        exists().where(col(ProjectAuxSite.project_id) == col(Project.id), col(ProjectAuxSite.site_id).in_(sites)),
+        exists().where(col(Seat.project_id) == col(Project.id), col(Seat.site_id).in_(sites)),
+    )
+
+
+def visible_project_codes(session: Session, who: Principal, codes: list[str]) -> set[str]:
+    """The subset of `codes` naming projects in `who`'s scope."""
+    if not codes:
+        return set()
+    stmt = select(Project.code).where(col(Project.code).in_(codes), project_scope_clause(who))
+    return set(session.exec(stmt).all())
+
+
+def project_visible(session: Session, who: Principal, project: Project) -> bool:
+    """True when the project lies in `who`'s scope."""
+    return bool(visible_project_codes(session, who, [project.code]))

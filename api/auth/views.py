@@ -1,0 +1,72 @@
+"""HTTP routes of access: bearer tokens, who am I, and user administration (admin only)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException
+from fastapi.security import OAuth2PasswordRequestForm
+from pydantic import BaseModel
+
+from api.auth import service
+from api.auth.deps import Admin, CurrentPrincipal, SessionDep
+from api.auth.models import UserCreate, UserPublic, UserUpdate
+from config import clock
+from config.settings import get_settings
+
+router = APIRouter(prefix="/api", tags=["access"])
+
+
+class Token(BaseModel):
+    """A bearer token for the API."""
+
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int
+
+
+class Me(BaseModel):
+    """The caller's identity and scope."""
+
+    username: str
+    role: str
+    all_sites: bool
+    site_ids: list[int]
+
+
+@router.post("/auth/token", response_model=Token)
+def login_for_token(form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep) -> Token:
+    """Exchange a user name and password for a bearer token (OAuth2 password flow)."""
+    user = service.authenticate(session, username=form.username, password=form.password, now=clock.now(),
+                                via="api")
+    return Token(access_token=service.issue_token(user), expires_in=get_settings().token_ttl_minutes * 60)
+
+
+@router.get("/auth/me", response_model=Me)
+def me(who: CurrentPrincipal) -> Me:
+    """Who the token or session belongs to."""
+    return Me(username=who.username, role=who.role, all_sites=who.all_sites, site_ids=sorted(who.site_ids))
+
+
+@router.get("/users", response_model=list[UserPublic])
+def list_users(session: SessionDep, _: Admin) -> list[UserPublic]:
+    """Every user (admin only)."""
+    return [service.public(session, u) for u in service.list_users(session)]
+
+
+@router.post("/users", response_model=UserPublic, status_code=201)
+def create_user(body: UserCreate, session: SessionDep, who: Admin) -> UserPublic:
+    """Create a user with a role and site scope (admin only)."""
+    user = service.create_user(session, data=body, actor=who.actor)
+    session.commit()
+    return service.public(session, user)
+
+
+@router.patch("/users/{username}", response_model=UserPublic)
+def update_user(username: str, body: UserUpdate, session: SessionDep, who: Admin) -> UserPublic:
+    """Change a user's details, password, scope or activity (admin only)."""
+    user = service.update_user(session, username=username, data=body, actor=who.actor)
+    if user is None:
+        raise HTTPException(status_code=404, detail="user not found")
+    session.commit()
+    return service.public(session, user)

@@ -1,0 +1,46 @@
+"""Key material from settings or from a development key file created on first use."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import os
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+
+class KeyMaterialError(ValueError):
+    """A configured key is not valid base64 or has the wrong length."""
+
+
+def decode_key(text: str, origin: str, nbytes: int = 32) -> bytes:
+    """Decode a base64 key of exactly `nbytes` bytes; `origin` names where it came from."""
+    try:
+        key = base64.b64decode(text.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raise KeyMaterialError(f"the key from {origin} is not valid base64") from None
+    if len(key) != nbytes:
+        raise KeyMaterialError(f"the key from {origin} must decode to {nbytes} bytes, not {len(key)}")
+    return key
+
+
+def key_from_file(path: Path, nbytes: int = 32, purpose: str = "key") -> bytes:
+    """Read the key file, creating it with a random key when absent (development only)."""
+    try:
+        return decode_key(path.read_text(encoding="ascii"), str(path), nbytes)
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = base64.b64encode(os.urandom(nbytes)).decode("ascii")
+    try:
+        # O_EXCL: two processes starting together must not each write a different key.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return decode_key(path.read_text(encoding="ascii"), str(path), nbytes)
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(text + "\n")
+    logger.warning("no %s configured: generated a development key file at %s; configure a managed key in "
+                   "production", purpose, path)
+    return decode_key(text, str(path), nbytes)
