@@ -124,11 +124,14 @@ def replay(
 def export_cmd(
     out: Annotated[Path | None, typer.Option(help="file to write (default: standard output)")] = None,
     projects: Annotated[str | None, typer.Option(help="comma-separated project codes (default: all)")] = None,
+    with_drawn: Annotated[bool, typer.Option(
+        "--with-drawn", help="add the other projects' drawn committees as the draw sees them (names sealed "
+        "committees: for replaying a draw after the evaluations)")] = False,
 ) -> None:
     """Export the database state as a draw-instance/1 document."""
     from api.dbcli import export_db
 
-    text = export_db(projects.split(",") if projects else None)
+    text = export_db(projects.split(",") if projects else None, with_drawn=with_drawn)
     if out:
         out.write_text(text, encoding="utf-8")
     else:

@@ -29,13 +29,14 @@ def import_db(doc: dict[str, Any]) -> str:
     return "imported: " + json.dumps(report.as_dict(), ensure_ascii=False, sort_keys=True)
 
 
-def export_db(project_codes: list[str] | None) -> str:
+def export_db(project_codes: list[str] | None, *, with_drawn: bool = False) -> str:
     """The database state as a draw-instance/1 JSON text."""
     from scheduler.export import export_instance
     from scheduler.service import deployment_rules
 
     with Session(get_engine()) as session:
-        doc = export_instance(session, project_codes=project_codes, rules=deployment_rules().as_json())
+        doc = export_instance(session, project_codes=project_codes, rules=deployment_rules().as_json(),
+                              with_drawn=with_drawn)
     return json.dumps(doc, ensure_ascii=False, indent=1)
 
 

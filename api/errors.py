@@ -3,21 +3,38 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.auth.exceptions import Forbidden, InvalidUserData, LoginFailed, NotAuthenticated, UserExists
 from experts import exceptions as expert_errors
+from scheduler import projects as project_errors
 from scheduler.exceptions import InstanceError, ReplacementError
 from scheduler.export import UnknownProjectError
-from scheduler.service import DrawNotFound, StillSealed
+from scheduler.replan import ReplanInputError
+from scheduler.service import DrawNotFound, DrawStateError, StillSealed
 from venues import exceptions as venue_errors
 
 
-def error(status: int, field: str, message: str) -> JSONResponse:
-    """A JSON error in FastAPI's validation shape: `{"detail": [{"loc": [field], "msg": …}]}`."""
-    return JSONResponse(status_code=status, content={"detail": [{"loc": [field], "msg": message}]})
+def error(status: int, field: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    """A JSON error in FastAPI's validation shape: `{"detail": [{"loc": [field], "msg": …, "type": …}]}`."""
+    kind = ERROR_TYPES.get(status, "error")
+    return JSONResponse(status_code=status, headers=headers,
+                        content={"detail": [{"loc": [field], "msg": message, "type": kind}]})
+
+
+ERROR_TYPES = {400: "bad_request", 401: "not_authenticated", 403: "forbidden", 404: "not_found",
+               405: "method_not_allowed", 409: "conflict", 413: "too_large", 422: "invalid", 429: "too_many"}
+
+
+def _detail_list(detail: Any, status: int) -> list[dict[str, Any]]:
+    """HTTPException details as the one error shape (a list of {loc, msg, type})."""
+    if isinstance(detail, list) and all(isinstance(d, dict) and "loc" in d for d in detail):
+        return [{"type": ERROR_TYPES.get(status, "error"), **d} for d in detail]
+    return [{"loc": ["path"], "msg": str(detail), "type": ERROR_TYPES.get(status, "error")}]
 
 
 def _wants_page(request: Request) -> bool:
@@ -36,9 +53,14 @@ def install(app: FastAPI) -> None:
     async def not_authenticated(request: Request, exc: Exception) -> Response:
         if _wants_page(request):
             return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
-        return JSONResponse(status_code=401, content={"detail": [{"loc": ["authorization"], "msg": str(exc)}]},
-                            headers={"WWW-Authenticate": "Bearer"})
+        return error(401, "authorization", str(exc), headers={"WWW-Authenticate": "Bearer"})
 
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        return JSONResponse(status_code=exc.status_code, headers=exc.headers,
+                            content={"detail": _detail_list(exc.detail, exc.status_code)})
+
+    app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(NotAuthenticated, not_authenticated)
     on(LoginFailed, 401, lambda e: "password")
     on(Forbidden, 403, lambda e: "authorization")
@@ -48,10 +70,17 @@ def install(app: FastAPI) -> None:
     on(ReplacementError, 409, lambda e: "expert_code")
     on(DrawNotFound, 404, lambda e: "draw_id")
     on(StillSealed, 403, lambda e: "draw_id")
+    on(DrawStateError, 409, lambda e: "draw_id")
     on(UnknownProjectError, 404, lambda e: "project_codes")
+    on(project_errors.ProjectDataError, 422, lambda e: getattr(e, "field", "body"))
+    on(project_errors.ProjectStateError, 409, lambda e: getattr(e, "field", "status"))
+    on(project_errors.ProjectExists, 409, lambda e: "code")
+    on(project_errors.ProjectNotFound, 404, lambda e: "code")
+    on(ReplanInputError, 422, lambda e: getattr(e, "field", "body"))
     for module in (venue_errors, expert_errors):
         on(module.DuplicateCodeError, 409, lambda e: "code")
         on(module.NotFoundError, 404, lambda e: f"{getattr(e, 'entity', '')}_code".lstrip("_"))
     on(venue_errors.InvalidVenueDataError, 422, lambda e: "body")
     on(expert_errors.DuplicateIdNumberError, 409, lambda e: "id_number")
     on(expert_errors.InvalidExpertDataError, 422, lambda e: "body")
+    on(expert_errors.ImportConflictError, 409, lambda e: "file")

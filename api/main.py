@@ -5,26 +5,40 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
-from api import errors
+from api import errors, openapi, pages
 from api.auth import service as auth_service
 from api.auth import views as auth_views
+from api.jobs import runner as jobs_runner
+from api.jobs import views as jobs_views
+from api.operations import views as operation_views
 from config.db import get_engine
 from config.migrate import upgrade
 from config.settings import get_settings
+from experts import views as expert_views
+from notify import views as notify_views
+from scheduler import project_views
 from scheduler import views as draw_views
+from venues import views as venue_views
 
 logger = logging.getLogger(__name__)
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Bring the schema up to date on start."""
+    """Bring the schema up to date on start; run the job scheduler while the app lives (if enabled)."""
     upgrade(get_engine())
-    yield
+    scheduler = jobs_runner.start(get_engine()) if get_settings().jobs_enabled else None
+    try:
+        yield
+    finally:
+        if scheduler is not None:
+            jobs_runner.stop(scheduler)
 
 
 def create_app() -> FastAPI:
@@ -44,8 +58,19 @@ def create_app() -> FastAPI:
         return {"status": "ok", "database": backend}
 
     errors.install(app)
+    openapi.install(app)
     # --- routers (one line per domain) ---
     app.include_router(auth_views.router)
     app.include_router(draw_views.router)
+    app.include_router(project_views.router)
+    app.include_router(project_views.replan_router)
+    app.include_router(notify_views.router)
+    app.include_router(notify_views.api_router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    app.include_router(jobs_views.router)
+    app.include_router(venue_views.router)
+    app.include_router(expert_views.router)
+    app.include_router(operation_views.router)
     # --- (each feature adds its router above this line) ---
     return app

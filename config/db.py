@@ -53,8 +53,11 @@ def create_all(engine: Engine) -> None:
 def import_models() -> None:
     """Import all table modules so SQLModel.metadata knows every table."""
     import api.auth.models  # noqa: F401
+    import api.jobs.models  # noqa: F401
+    import api.operations.models  # noqa: F401
     import experts.models  # noqa: F401
     import ledger.models  # noqa: F401
+    import notify.models  # noqa: F401
     import scheduler.models  # noqa: F401
     import venues.models  # noqa: F401
 

@@ -34,3 +34,7 @@ class NotFoundError(ExpertDomainError):
 
 class InvalidExpertDataError(ExpertDomainError):
     """A value is inconsistent (a leave ending before it starts, an unknown specialty code, …)."""
+
+
+class ImportConflictError(ExpertDomainError):
+    """An import's write clashed with a concurrent change (a unique code or id_number); nothing was written."""

@@ -215,3 +215,49 @@ class CommitteeMember(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     committee_id: int = Field(foreign_key="committees.id", index=True, ondelete="CASCADE")
     expert_id: int = Field(foreign_key="experts.id", index=True)
+
+
+# --- API shapes (the id_number never leaves the service) --------------------------------------
+
+
+class ExpertDetail(ExpertPublic):
+    employer_code: str | None = None
+    specialties: list[str] = Field(default_factory=list)
+    email: str | None = None
+    phone: str | None = None
+
+
+class ExpertPage(SQLModel):
+    total: int
+    offset: int
+    limit: int
+    items: list[ExpertDetail]
+
+
+class RelationPublic(RelationBase):
+    id: int
+    org_code: str
+
+
+class PenaltyCreate(SQLModel):
+    date: Date
+    reason: str = Field(default="", max_length=1000)
+
+
+class PenaltyPublic(PenaltyCreate):
+    id: int
+
+
+class LeaveCreate(SQLModel):
+    from_date: Date
+    to_date: Date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "LeaveCreate":
+        if self.to_date < self.from_date:
+            raise ValueError("to_date must not be before from_date")
+        return self
+
+
+class LeavePublic(LeaveCreate):
+    id: int

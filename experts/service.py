@@ -9,6 +9,7 @@ import logging
 from collections.abc import Sequence
 from datetime import date, datetime
 
+from sqlalchemy import func, or_
 from sqlmodel import Session, SQLModel, col, select
 
 from config.db import flush_unique
@@ -115,6 +116,45 @@ def list_experts(
     return list(session.exec(stmt.order_by(col(Expert.code))).all())
 
 
+def search_experts(
+    session: Session,
+    *,
+    status: ExpertStatus | None = None,
+    specialty_prefix: str | None = None,
+    region_prefix: str | None = None,
+    text: str | None = None,
+    offset: int = 0,
+    limit: int = 50,
+) -> tuple[list[Expert], int]:
+    """One page of experts by code and the total count, filtered by status, specialty, region and code/name text."""
+    cond = []
+    if status is not None:
+        cond.append(Expert.status == status)
+    if specialty_prefix:
+        sub = select(ExpertSpecialty.expert_id).where(col(ExpertSpecialty.code).startswith(specialty_prefix))
+        cond.append(col(Expert.id).in_(sub))
+    if region_prefix:
+        cond.append(col(Expert.region).startswith(region_prefix))
+    if text:
+        like = f"%{text.lower()}%"
+        cond.append(or_(func.lower(Expert.code).like(like), func.lower(Expert.name).like(like)))
+    total = session.exec(select(func.count()).select_from(Expert).where(*cond)).one()
+    stmt = select(Expert).where(*cond).order_by(col(Expert.code)).offset(offset).limit(limit)
+    return list(session.exec(stmt).all()), int(total)
+
+
+def set_specialties(session: Session, *, expert: Expert, codes: Sequence[str]) -> None:
+    """Make the expert's specialty codes exactly `codes` (validated by the caller)."""
+    wanted = set(codes)
+    rows = session.exec(select(ExpertSpecialty).where(ExpertSpecialty.expert_id == _id(expert))).all()
+    for row in rows:
+        if row.code not in wanted:
+            session.delete(row)
+    for code in sorted(wanted - {row.code for row in rows}):
+        session.add(ExpertSpecialty(expert_id=_id(expert), code=code))
+    session.flush()
+
+
 def update_expert(session: Session, *, code: str, data: ExpertUpdate) -> Expert:
     """Apply the fields set in `data` to the expert with this code."""
     expert = get_expert_by_code(session, code=code)
@@ -205,6 +245,28 @@ def add_leave(session: Session, *, expert_code: str, from_date: date, to_date: d
     session.add(leave)
     session.flush()
     return leave
+
+
+def relations_of(session: Session, *, expert_code: str) -> list[tuple[Relation, str]]:
+    """The expert's relations with each organisation's code, by organisation code and kind."""
+    expert = get_expert_by_code(session, code=expert_code)
+    stmt = (select(Relation, Organisation.code).join(Organisation, col(Organisation.id) == Relation.org_id)
+            .where(Relation.expert_id == expert.id).order_by(col(Organisation.code), col(Relation.kind)))
+    return [(rel, code) for rel, code in session.exec(stmt).all()]
+
+
+def penalties_of(session: Session, *, expert_code: str) -> list[Penalty]:
+    """The expert's penalties by date."""
+    expert = get_expert_by_code(session, code=expert_code)
+    stmt = select(Penalty).where(Penalty.expert_id == expert.id).order_by(col(Penalty.date), col(Penalty.id))
+    return list(session.exec(stmt).all())
+
+
+def leaves_of(session: Session, *, expert_code: str) -> list[Leave]:
+    """The expert's leave periods by start."""
+    expert = get_expert_by_code(session, code=expert_code)
+    stmt = select(Leave).where(Leave.expert_id == expert.id).order_by(col(Leave.from_date), col(Leave.id))
+    return list(session.exec(stmt).all())
 
 
 def add_booking(session: Session, *, expert_code: str, data: BookingCreate) -> Booking:

@@ -13,7 +13,10 @@ What is exported:
   project start), H = max(400, familiar_pair_days): E6/E7/P2 look back at most max(30, 365,
   familiar_pair_days) days, so older committees cannot change a draw;
 - bookings and room bookings overlapping [earliest start − 1 day, latest end + 1 day) (the E8
-  travel buffer is at most one day). With no project exported, history and bookings are not cut.
+  travel buffer is at most one day); a room closed (venues.closures: its own or its site's closure)
+  or outside its daily opening hours during a project's window is exported as a room booking of all
+  its seats for that part of the window (S4), so the draw seats nobody there. With no project
+  exported, history and bookings are not cut.
 Organisation regions, site kinds, expert id numbers and notes are not part of the format.
 
 `normalise_instance(doc)` gives the form the round trip preserves: import_instance(doc) followed by
@@ -47,6 +50,7 @@ from experts.models import (
     Penalty,
     Relation,
 )
+from scheduler.commitments import drawn_commitments
 from scheduler.importer import ImportReport, import_instance
 from scheduler.instance import FORMAT, parse_instance
 from scheduler.models import (
@@ -57,6 +61,7 @@ from scheduler.models import (
     ProjectNeed,
     ProjectSupervisorOrg,
 )
+from venues.closures import unavailable_windows
 from venues.models import Room, RoomBooking, Site
 
 __all__ = ["ImportReport", "UnknownProjectError", "export_instance", "import_instance", "normalise_instance"]
@@ -171,9 +176,14 @@ def _by_parent(session: Session, cols: tuple[Any, ...], parent: Any, ids: list[i
 
 
 def export_instance(
-    session: Session, *, project_codes: list[str] | None = None, rules: dict[str, Any] | None = None
+    session: Session, *, project_codes: list[str] | None = None, rules: dict[str, Any] | None = None,
+    with_drawn: bool = False,
 ) -> dict[str, Any]:
-    """Build a complete draw-instance/1 document from the database (see the module docstring)."""
+    """Build a complete draw-instance/1 document from the database (see the module docstring).
+
+    `with_drawn` adds the committees already drawn for other projects (scheduler.commitments): the
+    draw service always asks for them; they name sealed committees.
+    """
     tz = display_tz()
     stmt = select(Project)
     if project_codes is not None:
@@ -247,6 +257,18 @@ def export_instance(
         {"room": room_code[b.room_id], "seats": b.seats, "start": _dt(b.start, tz), "end": _dt(b.end, tz)}
         for b in session.execute(rbstmt)
     ]
+    # Closed rooms and rooms outside their opening hours are fully booked for the draw (S4).
+    room_bookings += [
+        {"room": room.code, "seats": room.seats, "start": _dt(s, tz), "end": _dt(e, tz)}
+        for room, (s, e) in unavailable_windows(session, spans=[(p.start, p.end) for p in projects], tz=tz)
+        if room.seats > 0
+    ]
+    if with_drawn and not win.empty:
+        drawn_history, drawn_rooms = drawn_commitments(
+            session, exclude={p.id for p in projects if p.id is not None}, lo=win.hist_lo, hi=win.busy_hi, tz=tz,
+            org_code=org_code, expert_codes=set(expert_code.values()), skip_codes={h["project"] for h in history})
+        history += drawn_history
+        room_bookings += drawn_rooms
     doc = {
         "format": FORMAT, "rules": dict(rules or {}), "sites": sites, "orgs": orgs, "experts": experts,
         "relations": relations, "penalties": penalties, "history": history, "bookings": bookings,

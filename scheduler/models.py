@@ -85,6 +85,7 @@ class ProjectUpdate(SQLModel):
     end: AwareDatetime | None = None
     size: int | None = Field(default=None, ge=1)
     representatives: int | None = Field(default=None, ge=0)
+    needs: list[NeedIn] | None = Field(default=None, min_length=1)
     status: ProjectStatus | None = None
 
 
@@ -169,6 +170,10 @@ class Draw(DrawBase, table=True):
     status: str = Field(default="committed", sa_type=String(16), index=True)
     # The whole draw-result/1 JSON, sealed with AAD b"draw:<id>".
     sealed_result: bytes | None = Field(default=None, sa_type=LargeBinary)
+    # The seed between commitment and solving (two-step draw), sealed with AAD b"seed:<id>".
+    sealed_seed: bytes | None = Field(default=None, sa_type=LargeBinary)
+    # The projects committed to, in order (so the run draws exactly what was committed).
+    project_codes: list[str] = Field(default_factory=list, sa_type=JSON)
     # Canonical JSON text, public before the evaluation: per project its status and seat counts per site.
     public_summary: str = Field(default="{}", sa_type=Text)
 

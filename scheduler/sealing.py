@@ -94,6 +94,11 @@ def draw_aad(draw_id: int) -> bytes:
     return f"draw:{draw_id}".encode()
 
 
+def seed_aad(draw_id: int) -> bytes:
+    """AAD of a committed draw's seed, kept sealed until the draw runs."""
+    return f"seed:{draw_id}".encode()
+
+
 def seat_aad(draw_id: int, project_code: str, need: str, room_code: str) -> bytes:
     """AAD of a seat's sealed expert: binds it to its draw, project, need and room."""
     return f"seat:{draw_id}:{project_code}:{need}:{room_code}".encode()

@@ -21,7 +21,7 @@ from scheduler.export import export_instance
 from scheduler.instance import canonical_bytes, parse_instance, sha256_hex
 from scheduler.models import Draw, DrawProject, Project, ProjectExclusion, Replacement, Seat
 from scheduler.replace import replace_seat
-from scheduler.sealing import draw_aad, replacement_aad, seal_text, seat_aad, unseal_text
+from scheduler.sealing import draw_aad, replacement_aad, seal_text, seat_aad, seed_aad, unseal_text
 from venues.models import Room, Site
 
 logger = logging.getLogger(__name__)
@@ -29,6 +29,10 @@ logger = logging.getLogger(__name__)
 
 class DrawNotFound(LookupError):
     """No draw with that id."""
+
+
+class DrawStateError(ValueError):
+    """The draw is not in a state that allows this step (e.g. running a draw twice)."""
 
 
 class StillSealed(PermissionError):
@@ -47,7 +51,8 @@ def _summary(result: dict[str, Any]) -> dict[str, Any]:
             "status": p["status"],
             "sampling": p["sampling"],
             "seats_per_site": dict(sorted(Counter(s["site"] for s in p["seats"]).items())),
-            "warnings": len(p["warnings"]),
+            # The warnings name needs and counts, never an expert: predictability is public (D5).
+            "warnings": list(p["warnings"]),
             "unmet": [{k: u[k] for k in ("need", "missing", "eligible", "rules", "advice")} for u in p["unmet"]],
         }
         for p in result["projects"]
@@ -72,36 +77,72 @@ def _store_seats(session: Session, draw: Draw, result: dict[str, Any], projects:
         session.add(proj)
 
 
-def draw(session: Session, *, project_codes: list[str], seed_hex: str | None = None, actor: str = "system") -> Draw:
-    """Draw the given projects together as a day plan; the committee is stored sealed."""
+def commit_draw(session: Session, *, project_codes: list[str], seed_hex: str | None = None,
+                actor: str = "system") -> Draw:
+    """Step 1 of a draw: pick the seed, publish its commitment (D3) and keep the seed sealed; committed."""
     seed_hex = seed_hex or secrets.token_hex(32)
-    commitment = seed_commitment(seed_hex)
-    doc = export_instance(session, project_codes=project_codes, rules=deployment_rules().as_json())
-    inst = parse_instance(doc)
-    row = Draw(seed_sha256=commitment, instance_sha256=sha256_hex(canonical_bytes(doc)), software=software())
+    codes = list(dict.fromkeys(project_codes))
+    busy = session.exec(select(Project.code, Project.status).where(
+        col(Project.code).in_(codes), col(Project.status).not_in(("planned", "infeasible")))).all()
+    if busy:
+        # A committee is drawn once; afterwards seats change only by replacement (R1).
+        raise DrawStateError("already drawn or closed, replace experts instead of drawing again: "
+                             + ", ".join(f"{c} ({st})" for c, st in sorted(busy)))
+    doc = export_instance(session, project_codes=codes, rules=deployment_rules().as_json(), with_drawn=True)
+    row = Draw(seed_sha256=seed_commitment(seed_hex), instance_sha256=sha256_hex(canonical_bytes(doc)),
+               software=software(), project_codes=codes)
     session.add(row)
     session.flush()
+    assert row.id is not None
+    row.sealed_seed = seal_text(seed_hex, aad=seed_aad(row.id))
+    session.add(row)
     ledger.append(session, kind="draw.commit", subject=f"draw:{row.id}", actor=actor,
-                  payload={"seed_sha256": commitment, "instance_sha256": row.instance_sha256,
-                           "projects": sorted(project_codes), "software": row.software})
+                  payload={"seed_sha256": row.seed_sha256, "instance_sha256": row.instance_sha256,
+                           "projects": sorted(codes), "software": row.software})
     # The commitment is durable before any solving starts (D3).
     session.commit()
+    session.refresh(row)
+    return row
+
+
+def run_draw(session: Session, *, draw_id: int, actor: str = "system") -> Draw:
+    """Step 2 of a draw: solve with the committed seed and store the committee sealed (D5)."""
+    row = session.get(Draw, draw_id)
+    if row is None:
+        raise DrawNotFound(draw_id)
+    if row.status != "committed" or row.sealed_seed is None:
+        raise DrawStateError(f"draw {draw_id} has already been run")
+    seed_hex = unseal_text(row.sealed_seed, aad=seed_aad(draw_id))
+    codes = list(row.project_codes)
+    # The database may have changed since the commitment (a booking, a leave): the instance actually
+    # drawn is exported now and its hash recorded with the result, so a replay uses the right one.
+    doc = export_instance(session, project_codes=codes, rules=deployment_rules().as_json(), with_drawn=True)
+    inst = parse_instance(doc)
     result = draw_parsed(doc, inst, seed_hex, base_rules=deployment_rules())
     text = canonical_bytes(result).decode("utf-8")
-    assert row.id is not None
-    row.sealed_result = seal_text(text, aad=draw_aad(row.id))
+    row.instance_sha256 = sha256_hex(canonical_bytes(doc))
+    row.sealed_result = seal_text(text, aad=draw_aad(draw_id))
+    row.sealed_seed = None
     row.result_sha256 = sha256_hex(text.encode("utf-8"))
     row.status = "drawn"
     row.public_summary = json.dumps(_summary(result), ensure_ascii=False, sort_keys=True)
-    projects = {p.code: p for p in session.exec(select(Project).where(col(Project.code).in_(project_codes)))}
+    projects = {p.code: p for p in session.exec(select(Project).where(col(Project.code).in_(codes)))}
     _store_seats(session, row, result, projects)
     session.add(row)
     ledger.append(session, kind="draw.result", subject=f"draw:{row.id}", actor=actor,
-                  payload={"result_sha256": row.result_sha256, "summary": _summary(result)})
+                  payload={"result_sha256": row.result_sha256, "instance_sha256": row.instance_sha256,
+                           "summary": _summary(result)})
     session.commit()
     session.refresh(row)
     logger.info("draw %s: %d projects drawn", row.id, sum(p["status"] == "drawn" for p in result["projects"]))
     return row
+
+
+def draw(session: Session, *, project_codes: list[str], seed_hex: str | None = None, actor: str = "system") -> Draw:
+    """Draw the given projects together as a day plan (commit, then run); the committee is stored sealed."""
+    row = commit_draw(session, project_codes=project_codes, seed_hex=seed_hex, actor=actor)
+    assert row.id is not None
+    return run_draw(session, draw_id=row.id, actor=actor)
 
 
 def get_draw(session: Session, *, draw_id: int) -> Draw | None:
@@ -157,7 +198,7 @@ def replace(
         raise DrawNotFound(draw_id)
     result = _result(row)
     codes = [p["project"] for p in result["projects"]]
-    doc = export_instance(session, project_codes=codes, rules=deployment_rules().as_json())
+    doc = export_instance(session, project_codes=codes, rules=deployment_rules().as_json(), with_drawn=True)
     new_result, record = replace_seat(doc, result, project=project_code, expert=expert_code, reason=reason,
                                       base_rules=deployment_rules())
     project = session.exec(select(Project).where(Project.code == project_code)).one()

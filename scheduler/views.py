@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
@@ -12,18 +12,20 @@ from pydantic import BaseModel, Field
 from api.auth.deps import Coordinator, SessionDep, Staff, deny_out_of_scope
 from api.auth.scope import visible_project_codes
 from api.auth.service import Principal
+from api.deps import IdPath
 from config import clock
 from scheduler import service
 from scheduler.models import Draw
 from scheduler.replace import REASONS
 
 router = APIRouter(prefix="/api/draws", tags=["draw"])
+ProjectCode = Annotated[str, Field(min_length=1, max_length=60, pattern=r"^[^\x00-\x1f\x7f]+$")]
 
 
 class DrawRequest(BaseModel):
     """Projects to draw together (a day plan) and an optional hex seed (random when omitted)."""
 
-    project_codes: list[str] = Field(min_length=1, max_length=2000)
+    project_codes: list[ProjectCode] = Field(min_length=1, max_length=2000)
     seed: str | None = Field(default=None, pattern=r"^([0-9a-fA-F]{2}){1,64}$")
 
 
@@ -56,12 +58,23 @@ def _view(row: Any, visible: set[str]) -> DrawView:
                     software=row.software, projects=projects)
 
 
+def _check_codes(request: Request, session: Any, who: Principal, codes: list[str]) -> set[str]:
+    """The codes, all in scope; else 404 naming them (unknown and out-of-scope read alike)."""
+    visible = visible_project_codes(session, who, codes)
+    hidden = sorted(set(codes) - visible)
+    if hidden:
+        deny_out_of_scope(session, request, who, "projects " + ",".join(hidden)[:80])
+        raise HTTPException(status_code=404, detail=[{"loc": ["project_codes"],
+                                                      "msg": f"unknown projects: {', '.join(hidden)}"}])
+    return visible
+
+
 def _scoped_draw(request: Request, session: Any, who: Principal, draw_id: int) -> tuple[Draw, set[str]]:
     """The draw and the codes of its projects the caller may see; 404 (ledgered) when none."""
     row = service.get_draw(session, draw_id=draw_id)
     if row is None:
         raise HTTPException(status_code=404, detail="draw not found")
-    codes = list(json.loads(row.public_summary or "{}"))
+    codes = list(row.project_codes) or list(json.loads(row.public_summary or "{}"))
     visible = visible_project_codes(session, who, codes)
     if not visible:
         deny_out_of_scope(session, request, who, f"draw:{draw_id}")
@@ -72,26 +85,37 @@ def _scoped_draw(request: Request, session: Any, who: Principal, draw_id: int) -
 @router.post("", response_model=DrawView, status_code=201)
 def create_draw(body: DrawRequest, request: Request, session: SessionDep, who: Coordinator) -> DrawView:
     """Commit a seed, draw the projects, store the committee sealed; returns the sealed view."""
-    visible = visible_project_codes(session, who, body.project_codes)
-    hidden = sorted(set(body.project_codes) - visible)
-    if hidden:
-        # Unknown and out-of-scope codes read alike, so the answer reveals nothing about either.
-        deny_out_of_scope(session, request, who, "projects " + ",".join(hidden)[:80])
-        raise HTTPException(status_code=404, detail=[{"loc": ["project_codes"],
-                                                      "msg": f"unknown projects: {', '.join(hidden)}"}])
+    visible = _check_codes(request, session, who, body.project_codes)
     row = service.draw(session, project_codes=body.project_codes, seed_hex=body.seed, actor=who.actor)
     return _view(row, visible)
 
 
+@router.post("/commitments", response_model=DrawView, status_code=201)
+def commit_draw(body: DrawRequest, request: Request, session: SessionDep, who: Coordinator) -> DrawView:
+    """Step 1: publish the seed's commitment (SHA-256) before anything is drawn (D3)."""
+    visible = _check_codes(request, session, who, body.project_codes)
+    row = service.commit_draw(session, project_codes=body.project_codes, seed_hex=body.seed, actor=who.actor)
+    return _view(row, visible)
+
+
+@router.post("/{draw_id}/run", response_model=DrawView)
+def run_draw(draw_id: IdPath, request: Request, session: SessionDep, who: Coordinator) -> DrawView:
+    """Step 2: draw with the committed seed; the committee is stored sealed (D5)."""
+    row, _ = _scoped_draw(request, session, who, draw_id)
+    codes = list(row.project_codes)
+    visible = _check_codes(request, session, who, codes)
+    return _view(service.run_draw(session, draw_id=draw_id, actor=who.actor), visible)
+
+
 @router.get("/{draw_id}", response_model=DrawView)
-def read_draw(draw_id: int, request: Request, session: SessionDep, who: Staff) -> DrawView:
+def read_draw(draw_id: IdPath, request: Request, session: SessionDep, who: Staff) -> DrawView:
     """The sealed view of a draw: hashes and seat counts per site only."""
     row, visible = _scoped_draw(request, session, who, draw_id)
     return _view(row, visible)
 
 
 @router.post("/{draw_id}/reveal")
-def reveal_draw(draw_id: int, request: Request, session: SessionDep, who: Staff) -> dict[str, Any]:
+def reveal_draw(draw_id: IdPath, request: Request, session: SessionDep, who: Staff) -> dict[str, Any]:
     """Unseal the committee once the evaluation has started (403 before); only projects in scope."""
     _, visible = _scoped_draw(request, session, who, draw_id)
     result = service.reveal(session, draw_id=draw_id, now=clock.now(), actor=who.actor)
@@ -100,7 +124,7 @@ def reveal_draw(draw_id: int, request: Request, session: SessionDep, who: Staff)
 
 @router.post("/{draw_id}/replacements")
 def replace_expert(
-    draw_id: int, body: ReplaceRequest, request: Request, session: SessionDep, who: Coordinator
+    draw_id: IdPath, body: ReplaceRequest, request: Request, session: SessionDep, who: Coordinator
 ) -> dict[str, Any]:
     """Replace an expert who declined, failed check-in or stepped aside; returns the record."""
     _, visible = _scoped_draw(request, session, who, draw_id)

@@ -6,6 +6,8 @@ import os
 # A fixed throw-away key, so tests never write a development key file into the checkout.
 os.environ.setdefault("YIDI_SEAL_KEY", base64.b64encode(bytes(range(32))).decode())
 os.environ.setdefault("YIDI_DATABASE_URL", "sqlite:///./var/test-default.db")
+# Apps under test run no background jobs; job tests start their own schedulers.
+os.environ.setdefault("YIDI_JOBS_ENABLED", "false")
 
 import pytest  # noqa: E402
 

@@ -6,6 +6,8 @@ timezone-aware: SQLModel's UTCDateTime stores them in UTC (naive UTC text on SQL
 `timestamptz` on PostgreSQL) and returns them as aware UTC datetimes on both.
 """
 
+from datetime import UTC, datetime
+from datetime import time as Time
 from typing import Literal
 
 from pydantic import AwareDatetime, model_validator
@@ -63,9 +65,20 @@ class SitePublic(SiteBase):
 # --- Room -----------------------------------------------------------------------------------
 
 
+def _hours_ordered(opens_at: Time | None, closes_at: Time | None) -> None:
+    """Opening hours are both set (opening before closing, same local day) or both None."""
+    if (opens_at is None) != (closes_at is None):
+        raise ValueError("opens_at and closes_at must be given together (both null = always open)")
+    if opens_at is not None and closes_at is not None and closes_at <= opens_at:
+        raise ValueError("closes_at must be after opens_at (local time of the same day)")
+
+
 class RoomBase(SQLModel):
     code: str = Field(max_length=40, unique=True, index=True, schema_extra={"pattern": CODE_PATTERN})
     seats: int = Field(ge=0)
+    # Daily opening hours, local time of day at settings.display_utc_offset_hours; None = always open.
+    opens_at: Time | None = None
+    closes_at: Time | None = None
 
 
 class Room(RoomBase, table=True):
@@ -77,11 +90,23 @@ class Room(RoomBase, table=True):
 
 
 class RoomCreate(RoomBase):
-    pass
+    @model_validator(mode="after")
+    def _hours(self) -> "RoomCreate":
+        _hours_ordered(self.opens_at, self.closes_at)
+        return self
 
 
 class RoomUpdate(SQLModel):
     seats: int | None = Field(default=None, ge=0)
+    # Give both to change the hours, both null to make the room always open.
+    opens_at: Time | None = None
+    closes_at: Time | None = None
+
+    @model_validator(mode="after")
+    def _hours(self) -> "RoomUpdate":
+        if {"opens_at", "closes_at"} & self.model_fields_set:
+            _hours_ordered(self.opens_at, self.closes_at)
+        return self
 
 
 class RoomPublic(RoomBase):
@@ -117,3 +142,46 @@ class RoomBookingCreate(RoomBookingBase):
 class RoomBookingPublic(RoomBookingBase):
     id: int
     room_id: int
+
+
+# --- Closure (a site or a room closed for a period, e.g. an epidemic closure) -----------------
+
+
+class ClosureBase(SQLModel):
+    start: AwareDatetime
+    end: AwareDatetime
+    reason: str = Field(default="", max_length=500)
+
+
+class Closure(ClosureBase, table=True):
+    """A closed site (room_id None: all its rooms) or room; the draw sees it as fully booked (S4)."""
+
+    __tablename__ = "closures"
+    __table_args__ = (CheckConstraint('"end" > start', name="ck_closures_order"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    site_id: int = Field(foreign_key="sites.id", index=True, ondelete="CASCADE")
+    room_id: int | None = Field(default=None, foreign_key="rooms.id", index=True, ondelete="CASCADE")
+    created_by: str = Field(default="system", max_length=128)
+    # The service sets it from config.clock; the default only serves direct inserts.
+    created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+
+class ClosureCreate(ClosureBase):
+    site_code: str = Field(min_length=1, max_length=32)
+    # None closes the whole site.
+    room_code: str | None = Field(default=None, min_length=1, max_length=40)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "ClosureCreate":
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+
+class ClosurePublic(ClosureBase):
+    id: int
+    site_code: str
+    room_code: str | None
+    created_by: str
+    created_at: AwareDatetime

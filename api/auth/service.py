@@ -193,7 +193,7 @@ def authenticate(session: Session, *, username: str, password: str, now: datetim
     """Check a password with lockout after repeated failures; every outcome is ledgered and committed."""
     settings = get_settings()
     user = get_user(session, username=username)
-    subject = f"user:{username}" if len(username) <= 100 and username.isprintable() else "user:?"
+    subject = "user:" + printable(username, 100)
     if user is None:
         with contextlib.suppress(VerificationError):
             _hasher.verify(_DUMMY_HASH, password)
@@ -260,8 +260,15 @@ def read_token(token: str) -> object | None:
         return None
 
 
+def printable(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters with control characters replaced (safe for the ledger's fields)."""
+    return "".join(c if c.isprintable() else "?" for c in text[:limit]) or "?"
+
+
 def log_denied(session: Session, *, who: str, what: str, why: str) -> None:
     """Write a denied access to the ledger in its own transaction."""
-    ledger.append(session, kind="auth.denied", subject=what[:128] or "?", actor=who[:128] or "anonymous",
-                  payload={"why": why[:200]})
+    # A refused request may carry anything in its path: the ledger keeps a printable excerpt.
+    session.rollback()
+    ledger.append(session, kind="auth.denied", subject=printable(what, 128), actor=printable(who, 128),
+                  payload={"why": printable(why, 200)})
     session.commit()

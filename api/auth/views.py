@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException
-from fastapi.security import OAuth2PasswordRequestForm
+from fastapi import APIRouter, Form, HTTPException
 from pydantic import BaseModel
 
 from api.auth import service
@@ -35,10 +34,13 @@ class Me(BaseModel):
 
 
 @router.post("/auth/token", response_model=Token)
-def login_for_token(form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep) -> Token:
-    """Exchange a user name and password for a bearer token (OAuth2 password flow)."""
-    user = service.authenticate(session, username=form.username, password=form.password, now=clock.now(),
-                                via="api")
+def login_for_token(
+    username: Annotated[str, Form(min_length=1, max_length=64)],
+    password: Annotated[str, Form(min_length=1, max_length=200)],
+    session: SessionDep,
+) -> Token:
+    """Exchange a user name and password for a bearer token (OAuth2 password flow, form-encoded)."""
+    user = service.authenticate(session, username=username, password=password, now=clock.now(), via="api")
     return Token(access_token=service.issue_token(user), expires_in=get_settings().token_ttl_minutes * 60)
 
 

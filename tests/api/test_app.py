@@ -48,3 +48,21 @@ def test_unknown_things_are_404(client: TestClient) -> None:
     assert client.get("/api/draws/999").status_code == 404
     r = client.post("/api/draws", json={"project_codes": ["NOPE"]})
     assert r.status_code == 404 and "NOPE" in r.text
+
+
+def test_two_step_draw_shows_the_commitment_before_drawing(client: TestClient) -> None:
+    import hashlib
+
+    r = client.post("/api/draws/commitments", json={"project_codes": ["P1"], "seed": "beef"})
+    assert r.status_code == 201
+    body = r.json()
+    assert body["status"] == "committed" and body["result_sha256"] is None
+    assert body["seed_sha256"] == hashlib.sha256(bytes.fromhex("beef")).hexdigest()
+    ran = client.post(f"/api/draws/{body['id']}/run")
+    assert ran.status_code == 200 and ran.json()["status"] == "drawn"
+    assert sum(ran.json()["projects"]["P1"]["seats_per_site"].values()) == 4
+    again = client.post(f"/api/draws/{body['id']}/run")
+    assert again.status_code == 409 and "draw_id" in again.text
+    # A drawn project is not drawn again: its seats change only by replacement (R1).
+    twice = client.post("/api/draws", json={"project_codes": ["P1"], "seed": "beef"})
+    assert twice.status_code == 409 and "P1" in twice.text

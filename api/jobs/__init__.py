@@ -1,0 +1,1 @@
+"""Scheduled jobs: the APScheduler runner with run-once claims, its tables and the admin view."""

@@ -1,0 +1,1 @@
+"""Long operations (imports, …) run in a background thread pool, with progress the console polls."""

@@ -1,0 +1,22 @@
+"""The coordinator web console: server-rendered pages.
+
+Why server-rendered Jinja2 pages with a little vanilla JavaScript and no npm build: nothing has to
+be built or downloaded when the service is installed (the trading centres' intranets often have no
+route to a package registry), every form works without JavaScript (the scripts only add polling and
+confirmations), and charts are inline SVG rendered on the server, so no chart library is shipped.
+
+Pages call the domain services directly (not the HTTP API), authenticate with the session cookie,
+apply the same roles and site scopes as the API (`api.auth.scope`), ledger every refusal and
+check the session's CSRF token on every POST form. Each area is one module with its own router;
+`router` gathers them, all hidden from the OpenAPI schema.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.pages import calendar, draws, login, projects, registry, rooms, stats
+
+router = APIRouter(include_in_schema=False)
+for _module in (login, calendar, projects, draws, rooms, stats, registry):
+    router.include_router(_module.router)

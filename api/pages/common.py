@@ -1,0 +1,134 @@
+"""What every page shares: templates, language, the logged-in user, CSRF checks and error pages."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from sqlmodel import Session
+
+from api import i18n
+from api.auth import service as auth_service
+from api.auth.deps import csrf_ok, csrf_token, optional_principal
+from api.auth.service import Principal
+from config.settings import get_settings
+
+logger = logging.getLogger(__name__)
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "templates"))
+LANG_COOKIE = "lang"
+CONSOLE_ROLES = frozenset({"admin", "coordinator", "supervisor"})
+COORDINATORS = frozenset({"admin", "coordinator"})
+# Which roles see which navigation entries (the pages check again: the nav only hides).
+NAV: tuple[tuple[str, str, frozenset[str]], ...] = (
+    ("/calendar", "nav.calendar", CONSOLE_ROLES),
+    ("/rooms/day", "nav.rooms", CONSOLE_ROLES),
+    ("/stats", "nav.stats", CONSOLE_ROLES),
+    ("/sites", "nav.sites", CONSOLE_ROLES),
+    ("/experts", "nav.experts", COORDINATORS),
+    ("/users", "nav.users", frozenset({"admin"})),
+)
+
+
+def language(request: Request) -> str:
+    """The page language: `?lang=` first, then the `lang` cookie, else Chinese."""
+    for value in (request.query_params.get("lang"), request.cookies.get(LANG_COOKIE)):
+        if value in i18n.LANGUAGES:
+            return value
+    return i18n.DEFAULT_LANGUAGE
+
+
+def local_tz() -> timezone:
+    """The display time zone of the deployment (UTC+8 in China)."""
+    return timezone(timedelta(hours=get_settings().display_utc_offset_hours))
+
+
+def aware(value: datetime) -> datetime:
+    """A stored datetime as aware UTC (SQLite returns naive UTC)."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def local(value: datetime) -> datetime:
+    """A stored datetime in the display time zone."""
+    return aware(value).astimezone(local_tz())
+
+
+def fmt_dt(value: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
+    """A datetime as local text (empty for None)."""
+    return "" if value is None else local(value).strftime(pattern)
+
+
+def render(request: Request, name: str, context: dict[str, Any], *, who: Principal | None = None,
+           status_code: int = 200) -> Response:
+    """Render a template in the request's language with the shell's context (user, nav, CSRF token)."""
+    lang = language(request)
+    nav = [(href, key) for href, key, roles in NAV if who is not None and who.role in roles]
+    other = "en" if lang == "zh" else "zh"
+    # The language switch keeps the page's own query (month, site, date …).
+    switch = request.url.path + "?" + urlencode({**request.query_params, "lang": other})
+    base = {"t": i18n.translator(lang), "lang": lang, "who": who, "nav": nav, "csrf": csrf_token(request),
+            "path": request.url.path, "fmt_dt": fmt_dt, "lang_switch": switch}
+    response = TEMPLATES.TemplateResponse(request, name, {**base, **context}, status_code=status_code)
+    if request.query_params.get("lang") in i18n.LANGUAGES and request.cookies.get(LANG_COOKIE) != lang:
+        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 24 * 3600, samesite="lax", httponly=True)
+    return response
+
+
+def login_redirect(request: Request) -> RedirectResponse:
+    """Send an anonymous visitor to the login form, coming back here afterwards."""
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+
+
+def error_page(request: Request, who: Principal | None, status_code: int, message_key: str,
+               **values: object) -> Response:
+    """An error page in the request's language (403, 404, 422 …)."""
+    return render(request, "error.html", {"status": status_code, "message_key": message_key, "values": values},
+                  who=who, status_code=status_code)
+
+
+def console_user(request: Request, session: Session) -> Principal | Response:
+    """The logged-in console user, or the response to send instead (login redirect or 403 page)."""
+    who = optional_principal(request, session)
+    if who is None:
+        return login_redirect(request)
+    if who.role not in CONSOLE_ROLES:
+        return refuse(request, session, who, f"role {who.role}")
+    return who
+
+
+def refuse(request: Request, session: Session, who: Principal, why: str) -> Response:
+    """Ledger a role refusal and show the 403 page."""
+    auth_service.log_denied(session, who=who.actor, what=f"{request.method} {request.url.path}"[:128], why=why)
+    session.commit()
+    return error_page(request, who, 403, "error.403")
+
+
+def hide(request: Request, session: Session, who: Principal, what: str) -> Response:
+    """Ledger an out-of-scope access and answer 404, so nothing about the object leaks."""
+    auth_service.log_denied(session, who=who.actor, what=f"{request.method} {request.url.path} {what}"[:128],
+                            why="out of scope")
+    session.commit()
+    return error_page(request, who, 404, "error.404")
+
+
+def bad_csrf(request: Request, session: Session, who: Principal | None, given: str | None) -> Response | None:
+    """The 403 page (ledgered) when the form's CSRF token is missing or wrong, else None."""
+    if csrf_ok(request, given):
+        return None
+    auth_service.log_denied(session, who=who.actor if who else "anonymous",
+                            what=f"{request.method} {request.url.path}"[:128], why="csrf")
+    session.commit()
+    return error_page(request, who, 403, "error.csrf")
+
+
+def safe_next(target: str | None) -> str:
+    """A local redirect target (never another host)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target

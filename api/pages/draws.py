@@ -1,0 +1,148 @@
+"""The draw's form actions on a project page: prepare (commit), run, unseal, replace an expert."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.exc import NoResultFound
+from sqlmodel import Session
+
+from api.auth.deps import SessionDep
+from api.auth.scope import visible_project_codes
+from api.auth.service import Principal
+from api.pages.common import COORDINATORS, aware, bad_csrf, console_user, error_page, hide, refuse
+from api.pages.projects import readable_project
+from config import clock
+from scheduler import service as draw_service
+from scheduler.exceptions import ReplacementError
+from scheduler.export import UnknownProjectError
+from scheduler.models import Draw, Project
+from scheduler.replace import REASONS
+
+logger = logging.getLogger(__name__)
+router = APIRouter(include_in_schema=False)
+CsrfField = Annotated[str | None, Form(alias="csrf_token")]
+
+
+def _back(code: str, flash: dict[str, object] | None, request: Request) -> RedirectResponse:
+    if flash is not None:
+        request.session["flash"] = flash
+    return RedirectResponse(f"/projects/{quote(code, safe='')}#draw", status_code=303)
+
+
+def _guard(request: Request, session: Session, code: str, csrf: str | None,
+           roles: frozenset[str]) -> tuple[Principal, Project] | Response:
+    """The user and project for a form action, or the page to answer instead (login, 403, 404)."""
+    who = console_user(request, session)
+    if isinstance(who, Response):
+        return who
+    refused = bad_csrf(request, session, who, csrf)
+    if refused is not None:
+        return refused
+    if who.role not in roles:
+        return refuse(request, session, who, f"role {who.role}")
+    project = readable_project(request, session, who, code)
+    if isinstance(project, Response):
+        return project
+    return who, project
+
+
+def _draw_of(request: Request, session: Session, who: Principal, code: str, draw_id: int) -> Draw | Response:
+    """The draw when it holds project `code` and every project of it is in scope (as the API requires)."""
+    row = draw_service.get_draw(session, draw_id=draw_id)
+    if row is None or code not in (row.project_codes or []):
+        return error_page(request, who, 404, "error.404")
+    codes = list(row.project_codes)
+    if set(codes) - visible_project_codes(session, who, codes):
+        return hide(request, session, who, f"draw:{draw_id}")
+    return row
+
+
+@router.post("/projects/{code}/draws")
+def prepare_draw(code: str, request: Request, session: SessionDep, csrf_token: CsrfField = None) -> Response:
+    """Step 1: commit the seed; the page then shows its SHA-256 before anything is drawn (D3)."""
+    guard = _guard(request, session, code, csrf_token, COORDINATORS)
+    if isinstance(guard, Response):
+        return guard
+    who, project = guard
+    try:
+        row = draw_service.commit_draw(session, project_codes=[project.code], actor=who.actor)
+    except (draw_service.DrawStateError, UnknownProjectError) as exc:
+        session.rollback()
+        return _back(code, {"key": "draw.failed", "msg": str(exc), "error": True}, request)
+    logger.info("draw %s committed for project %s from the console", row.id, project.code)
+    return _back(code, None, request)
+
+
+@router.post("/projects/{code}/draws/{draw_id}/run")
+def run_draw(code: str, draw_id: int, request: Request, session: SessionDep, csrf_token: CsrfField = None) -> Response:
+    """Step 2: draw with the committed seed; the committee is stored sealed (D5)."""
+    guard = _guard(request, session, code, csrf_token, COORDINATORS)
+    if isinstance(guard, Response):
+        return guard
+    who, _ = guard
+    row = _draw_of(request, session, who, code, draw_id)
+    if isinstance(row, Response):
+        return row
+    try:
+        draw_service.run_draw(session, draw_id=draw_id, actor=who.actor)
+    except (draw_service.DrawStateError, draw_service.DrawNotFound) as exc:
+        session.rollback()
+        return _back(code, {"key": "draw.failed", "msg": str(exc), "error": True}, request)
+    return _back(code, None, request)
+
+
+@router.post("/projects/{code}/draws/{draw_id}/reveal")
+def reveal_draw(code: str, draw_id: int, request: Request, session: SessionDep,
+                csrf_token: CsrfField = None) -> Response:
+    """Unseal the committee once the evaluation has started (refused before, D5)."""
+    guard = _guard(request, session, code, csrf_token, frozenset({"admin", "coordinator", "supervisor"}))
+    if isinstance(guard, Response):
+        return guard
+    who, _ = guard
+    row = _draw_of(request, session, who, code, draw_id)
+    if isinstance(row, Response):
+        return row
+    try:
+        draw_service.reveal(session, draw_id=draw_id, now=clock.now(), actor=who.actor)
+    except draw_service.StillSealed:
+        return _back(code, {"key": "draw.still_sealed", "error": True}, request)
+    except draw_service.DrawNotFound as exc:
+        return _back(code, {"key": "draw.failed", "msg": str(exc), "error": True}, request)
+    return _back(code, None, request)
+
+
+@router.post("/projects/{code}/draws/{draw_id}/replacements")
+def replace_expert(
+    code: str, draw_id: int, request: Request, session: SessionDep, csrf_token: CsrfField = None,
+    expert_code: Annotated[str, Form(max_length=40)] = "", reason: Annotated[str, Form(max_length=40)] = "",
+) -> Response:
+    """Replace one expert of the committee (R1) with a recorded reason (R2)."""
+    guard = _guard(request, session, code, csrf_token, COORDINATORS)
+    if isinstance(guard, Response):
+        return guard
+    who, project = guard
+    row = _draw_of(request, session, who, code, draw_id)
+    if isinstance(row, Response):
+        return row
+    if reason not in REASONS:
+        return error_page(request, who, 422, "error.422", field="reason")
+    if not expert_code.strip():
+        return error_page(request, who, 422, "error.422", field="expert_code")
+    try:
+        record = draw_service.replace(session, draw_id=draw_id, project_code=project.code,
+                                      expert_code=expert_code.strip(), reason=reason, now=clock.now(),
+                                      actor=who.actor)
+    except (ReplacementError, draw_service.DrawNotFound, NoResultFound) as exc:
+        session.rollback()
+        return _back(code, {"key": "draw.failed", "msg": str(exc) or "expert_code", "error": True}, request)
+    if clock.now() >= aware(project.start):
+        flash = {"key": "draw.replaced", "old": record["replaced"], "new": record["replacement"]}
+    else:
+        # Before the start the names stay sealed (D5): only say that it was done.
+        flash = {"key": "draw.replaced", "old": "•••", "new": "•••"}
+    return _back(code, flash, request)

@@ -1,0 +1,69 @@
+"""Log in and out of the console with the session cookie."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from api.auth import service as auth_service
+from api.auth.deps import SessionDep, csrf_token, optional_principal
+from api.auth.exceptions import LoginFailed
+from api.pages.common import bad_csrf, render, safe_next
+from config import clock
+
+logger = logging.getLogger(__name__)
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/login")
+def login_form(request: Request, session: SessionDep, next: str = "/") -> Response:  # noqa: A002
+    """The login form (a logged-in user goes straight on)."""
+    who = optional_principal(request, session)
+    if who is not None:
+        return RedirectResponse(safe_next(next), status_code=303)
+    return render(request, "login.html", {"next": safe_next(next), "username": "", "error": None})
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    session: SessionDep,
+    username: Annotated[str, Form(max_length=64)] = "",
+    password: Annotated[str, Form(max_length=200)] = "",
+    csrf_token_field: Annotated[str | None, Form(alias="csrf_token")] = None,
+    next: Annotated[str, Form(max_length=500)] = "/",  # noqa: A002
+) -> Response:
+    """Check the password; on success bind the user to the session and go on."""
+    refused = bad_csrf(request, session, None, csrf_token_field)
+    if refused is not None:
+        return refused
+    try:
+        user = auth_service.authenticate(session, username=username, password=password, now=clock.now(),
+                                         via="web")
+    except LoginFailed as exc:
+        # The service's own message tells a locked account apart from a wrong password (both safe).
+        key = "login.locked" if "locked" in str(exc) else "login.failed"
+        return render(request, "login.html", {"next": safe_next(next), "username": username, "error": key},
+                      status_code=401)
+    # A fresh session on login: nothing from before the login (a planted CSRF token) carries over.
+    request.session.clear()
+    request.session["user"] = {"u": user.id, "v": user.token_version}
+    csrf_token(request)
+    logger.info("console login of user id %s", user.id)
+    return RedirectResponse(safe_next(next), status_code=303)
+
+
+@router.post("/logout")
+def logout(
+    request: Request, session: SessionDep, csrf_token_field: Annotated[str | None, Form(alias="csrf_token")] = None
+) -> Response:
+    """End the session."""
+    who = optional_principal(request, session)
+    refused = bad_csrf(request, session, who, csrf_token_field)
+    if refused is not None:
+        return refused
+    request.session.clear()
+    return RedirectResponse("/login", status_code=303)

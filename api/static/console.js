@@ -1,0 +1,29 @@
+// Small progressive enhancements; every form also works without JavaScript.
+document.addEventListener("DOMContentLoaded", () => {
+  // Ask before destructive actions.
+  document.querySelectorAll("[data-confirm]").forEach((el) => {
+    el.addEventListener("click", (ev) => { if (!window.confirm(el.dataset.confirm)) ev.preventDefault(); });
+  });
+  // A long draw: disable the button so it is not sent twice.
+  document.querySelectorAll("form[data-busy]").forEach((form) => {
+    form.addEventListener("submit", () => form.querySelectorAll("button").forEach((b) => { b.disabled = true; }));
+  });
+  // Import progress: poll the operation until it is done.
+  document.querySelectorAll("[data-operation]").forEach((box) => {
+    const bar = box.querySelector(".progress > div");
+    const label = box.querySelector(".progress-label");
+    const poll = async () => {
+      try {
+        const r = await fetch(`/api/operations/${encodeURIComponent(box.dataset.operation)}`, { credentials: "same-origin" });
+        if (!r.ok) { if (label) label.textContent = `HTTP ${r.status}`; return; }
+        const op = await r.json();
+        const done = op.done ?? op.processed ?? 0; const total = op.total ?? 0;
+        const pct = total ? Math.round((100 * done) / total) : (op.status === "done" ? 100 : 0);
+        if (bar) bar.style.width = `${pct}%`;
+        if (label) label.textContent = `${op.status ?? ""} ${pct}%`;
+        if (!["done", "failed", "succeeded", "error"].includes(op.status)) setTimeout(poll, 1000);
+      } catch (e) { setTimeout(poll, 3000); }
+    };
+    poll();
+  });
+});
