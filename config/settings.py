@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     sms_channel: str = Field(
         default="log", description='SMS gateway; "log" is a stand-in that only logs a masked number (simulated).'
     )
+    notify_on_draw: bool = Field(default=True, description="Enqueue the drawn experts' notifications when a draw "
+                                 "completes (the dispatch job then sends them).")
     notify_max_attempts: int = Field(default=5, ge=1, le=50, description="Send attempts before a message fails.")
     notify_retry_base_seconds: int = Field(
         default=60, ge=1, le=86400, description="Backoff before retry n is base * 2**(n-1) seconds."

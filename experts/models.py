@@ -9,9 +9,11 @@ from datetime import date as Date
 from datetime import datetime
 from typing import Literal
 
-from pydantic import AwareDatetime, model_validator
+from pydantic import model_validator
 from sqlalchemy import CheckConstraint, Index, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
+
+from config.types import IsoDatetime
 
 ExpertStatus = Literal["active", "suspended", "removed", "blacklisted"]
 EXPERT_STATUSES: tuple[str, ...] = ("active", "suspended", "removed", "blacklisted")
@@ -171,8 +173,8 @@ class Leave(SQLModel, table=True):
 
 
 class BookingBase(SQLModel):
-    start: AwareDatetime
-    end: AwareDatetime
+    start: IsoDatetime
+    end: IsoDatetime
     note: str = Field(default="", max_length=500)
 
 

@@ -149,6 +149,13 @@ def enqueue_draw_notifications(session: Session, *, draw_id: int, now: datetime,
     return count
 
 
+def after_draw(session: Session, *, draw_id: int, now: datetime) -> int:
+    """Enqueue the draw's notifications when `notify_on_draw` is set (the dispatch job sends them)."""
+    if not get_settings().notify_on_draw:
+        return 0
+    return enqueue_draw_notifications(session, draw_id=draw_id, now=now)
+
+
 def enqueue_reminders(session: Session, *, now: datetime) -> int:
     """Enqueue a reminder to each seat holder of projects starting within `reminder_hours_before` hours."""
     until = now + timedelta(hours=get_settings().reminder_hours_before)

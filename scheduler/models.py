@@ -8,9 +8,10 @@ committee list stays confidential until the evaluation starts (rule D5).
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import AwareDatetime
 from sqlalchemy import JSON, CheckConstraint, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
+
+from config.types import IsoDatetime
 
 Procedure = Literal["engineering_tender", "gp_tender", "gp_negotiation"]
 AuxMode = Literal["random", "fixed"]
@@ -40,8 +41,8 @@ class ProjectBase(SQLModel):
     procedure: Procedure = Field(sa_type=String(24))
     budget: float = Field(ge=0)
     region: str = Field(max_length=6, schema_extra={"pattern": REGION_PATTERN})
-    start: AwareDatetime = Field(index=True)
-    end: AwareDatetime
+    start: IsoDatetime = Field(index=True)
+    end: IsoDatetime
     size: int = Field(ge=1)
     representatives: int = Field(ge=0)
 
@@ -81,8 +82,8 @@ class ProjectCreate(ProjectBase):
 class ProjectUpdate(SQLModel):
     name: str | None = None
     budget: float | None = Field(default=None, ge=0)
-    start: AwareDatetime | None = None
-    end: AwareDatetime | None = None
+    start: IsoDatetime | None = None
+    end: IsoDatetime | None = None
     size: int | None = Field(default=None, ge=1)
     representatives: int | None = Field(default=None, ge=0)
     needs: list[NeedIn] | None = Field(default=None, min_length=1)
@@ -153,7 +154,7 @@ class ProjectExclusion(SQLModel, table=True):
 
 
 class DrawBase(SQLModel):
-    created_at: AwareDatetime = Field(default_factory=utcnow, index=True)
+    created_at: IsoDatetime = Field(default_factory=utcnow, index=True)
     seed_sha256: str = Field(max_length=64)
     instance_sha256: str = Field(max_length=64)
     software: str = Field(max_length=100)

@@ -5,17 +5,20 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 from sqlmodel import select
 
 from api.auth.deps import Coordinator, SessionDep, Staff, deny_out_of_scope
 from api.auth.scope import project_scope_clause, project_visible
 from api.auth.service import Principal
+from api.deps import IdPath
 from config import clock
+from config.types import IsoDatetime
 from scheduler import projects
 from scheduler.models import Project, ProjectCreate, ProjectStatus, ProjectUpdate
 from scheduler.replan import replan_closure
-from venues.models import Site
+from venues.closures import get_closure
+from venues.models import Room, Site
 
 router = APIRouter(prefix="/api/projects", tags=["projects"])
 replan_router = APIRouter(prefix="/api/replan", tags=["projects"])
@@ -32,8 +35,8 @@ class ClosureRequest(BaseModel):
 
     site_code: str = Field(min_length=1, max_length=40)
     room_code: str | None = Field(default=None, max_length=40)
-    start: AwareDatetime
-    end: AwareDatetime
+    start: IsoDatetime
+    end: IsoDatetime
 
 
 def _not_found(code: str) -> HTTPException:
@@ -79,8 +82,8 @@ def create_project(body: ProjectCreate, request: Request, session: SessionDep, w
 @router.get("")
 def list_projects(
     session: SessionDep, who: Staff,
-    start_from: Annotated[AwareDatetime | None, Query(alias="from")] = None,
-    start_to: Annotated[AwareDatetime | None, Query(alias="to")] = None,
+    start_from: Annotated[IsoDatetime | None, Query(alias="from")] = None,
+    start_to: Annotated[IsoDatetime | None, Query(alias="to")] = None,
     status: ProjectStatus | None = None,
     site_code: str | None = None,
     offset: Annotated[int, Query(ge=0)] = 0,
@@ -139,5 +142,23 @@ def replan(body: ClosureRequest, request: Request, session: SessionDep, who: Coo
         raise HTTPException(status_code=404, detail=[{"loc": ["site_code"], "msg": f"unknown site {body.site_code!r}"}])
     report = replan_closure(session, site_code=body.site_code, room_code=body.room_code, start=body.start,
                             end=body.end, now=clock.now(), scope=project_scope_clause(who), actor=who.actor)
+    session.commit()
+    return report
+
+
+@replan_router.post("/closures/{closure_id}")
+def replan_for_closure(closure_id: IdPath, request: Request, session: SessionDep, who: Coordinator) -> dict[str, Any]:
+    """Re-plan the drawn projects affected by a recorded closure (POST /api/closures records one)."""
+    closure = get_closure(session, closure_id=closure_id)
+    if closure is None or not who.sees_site(closure.site_id):
+        if closure is not None:
+            deny_out_of_scope(session, request, who, f"closure:{closure_id}")
+        raise HTTPException(status_code=404, detail=[{"loc": ["closure_id"], "msg": "closure not found"}])
+    site = session.get(Site, closure.site_id)
+    room = session.get(Room, closure.room_id) if closure.room_id is not None else None
+    assert site is not None
+    report = replan_closure(session, site_code=site.code, room_code=room.code if room else None,
+                            start=closure.start, end=closure.end, now=clock.now(), scope=project_scope_clause(who),
+                            actor=who.actor)
     session.commit()
     return report

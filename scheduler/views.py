@@ -14,6 +14,7 @@ from api.auth.scope import visible_project_codes
 from api.auth.service import Principal
 from api.deps import IdPath
 from config import clock
+from notify.service import after_draw
 from scheduler import service
 from scheduler.models import Draw
 from scheduler.replace import REASONS
@@ -58,6 +59,12 @@ def _view(row: Any, visible: set[str]) -> DrawView:
                     software=row.software, projects=projects)
 
 
+def _after_draw(session: Any, row: Draw) -> None:
+    assert row.id is not None
+    after_draw(session, draw_id=row.id, now=clock.now())
+    session.commit()
+
+
 def _check_codes(request: Request, session: Any, who: Principal, codes: list[str]) -> set[str]:
     """The codes, all in scope; else 404 naming them (unknown and out-of-scope read alike)."""
     visible = visible_project_codes(session, who, codes)
@@ -87,6 +94,7 @@ def create_draw(body: DrawRequest, request: Request, session: SessionDep, who: C
     """Commit a seed, draw the projects, store the committee sealed; returns the sealed view."""
     visible = _check_codes(request, session, who, body.project_codes)
     row = service.draw(session, project_codes=body.project_codes, seed_hex=body.seed, actor=who.actor)
+    _after_draw(session, row)
     return _view(row, visible)
 
 
@@ -104,7 +112,9 @@ def run_draw(draw_id: IdPath, request: Request, session: SessionDep, who: Coordi
     row, _ = _scoped_draw(request, session, who, draw_id)
     codes = list(row.project_codes)
     visible = _check_codes(request, session, who, codes)
-    return _view(service.run_draw(session, draw_id=draw_id, actor=who.actor), visible)
+    row = service.run_draw(session, draw_id=draw_id, actor=who.actor)
+    _after_draw(session, row)
+    return _view(row, visible)
 
 
 @router.get("/{draw_id}", response_model=DrawView)

@@ -10,9 +10,11 @@ from datetime import UTC, datetime
 from datetime import time as Time
 from typing import Literal
 
-from pydantic import AwareDatetime, model_validator
+from pydantic import model_validator
 from sqlalchemy import CheckConstraint, String
 from sqlmodel import Field, SQLModel
+
+from config.types import IsoDatetime
 
 SiteKind = Literal["main_centre", "sub_centre", "centre", "partner"]
 SITE_KINDS: tuple[str, ...] = ("main_centre", "sub_centre", "centre", "partner")
@@ -119,8 +121,8 @@ class RoomPublic(RoomBase):
 
 class RoomBookingBase(SQLModel):
     seats: int = Field(ge=0)
-    start: AwareDatetime
-    end: AwareDatetime
+    start: IsoDatetime
+    end: IsoDatetime
     note: str = Field(default="", max_length=500)
 
 
@@ -148,8 +150,8 @@ class RoomBookingPublic(RoomBookingBase):
 
 
 class ClosureBase(SQLModel):
-    start: AwareDatetime
-    end: AwareDatetime
+    start: IsoDatetime
+    end: IsoDatetime
     reason: str = Field(default="", max_length=500)
 
 
@@ -184,4 +186,4 @@ class ClosurePublic(ClosureBase):
     site_code: str
     room_code: str | None
     created_by: str
-    created_at: AwareDatetime
+    created_at: IsoDatetime

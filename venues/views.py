@@ -10,13 +10,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
-from pydantic import AwareDatetime
 from sqlmodel import Session, select
 
 import ledger
 from api.auth.deps import Coordinator, SessionDep, Staff, deny_out_of_scope
 from api.auth.service import Principal
 from api.deps import IdPath
+from config.types import IsoDatetime
 from venues import closures, service
 from venues.models import (
     ClosureCreate,
@@ -156,8 +156,8 @@ def update_room(code: str, body: RoomUpdate, request: Request, session: SessionD
 
 @router.get("/closures", response_model=list[ClosurePublic])
 def list_closures(session: SessionDep, _: Staff, site_code: str | None = None,
-                  start: Annotated[AwareDatetime | None, Query(alias="from")] = None,
-                  end: Annotated[AwareDatetime | None, Query(alias="to")] = None,
+                  start: Annotated[IsoDatetime | None, Query(alias="from")] = None,
+                  end: Annotated[IsoDatetime | None, Query(alias="to")] = None,
                   ) -> list[ClosurePublic]:
     """Closures by start, optionally of one site and overlapping [from, to)."""
     site_ids = None if site_code is None else [_site(session, site_code).id or 0]

@@ -6,12 +6,13 @@ from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth.deps import Admin, SessionDep, Staff
 from api.jobs import runner
 from api.jobs.models import JobRunPublic
 from config.settings import get_settings
+from config.types import IsoDatetime
 from scheduler import statistics
 
 router = APIRouter(tags=["jobs"])
@@ -25,7 +26,7 @@ class JobView(BaseModel):
     name_en: str
     trigger: str
     scheduled: bool
-    next_run_time: AwareDatetime | None
+    next_run_time: IsoDatetime | None
     last_runs: list[JobRunPublic]
 
 
@@ -69,8 +70,8 @@ class StatsView(BaseModel):
 
     model_config = ConfigDict(populate_by_name=True)
 
-    from_: AwareDatetime = Field(alias="from")
-    to: AwareDatetime
+    from_: IsoDatetime = Field(alias="from")
+    to: IsoDatetime
     group: Literal["day", "week", "month"]
     periods: list[PeriodRow]
     totals: Totals
@@ -88,8 +89,8 @@ def list_jobs(session: SessionDep, who: Admin,
 @router.get("/api/stats", response_model=StatsView)
 def stats(
     session: SessionDep, who: Staff,
-    from_: Annotated[AwareDatetime, Query(alias="from", description="Start of the period (inclusive)")],
-    to: Annotated[AwareDatetime, Query(description="End of the period (exclusive)")],
+    from_: Annotated[IsoDatetime, Query(alias="from", description="Start of the period (inclusive)")],
+    to: Annotated[IsoDatetime, Query(description="End of the period (exclusive)")],
     group: Annotated[Literal["day", "week", "month"], Query()] = "day",
 ) -> Any:
     """Projects, seats per site and the cross-region share over a period, within the caller's sites."""

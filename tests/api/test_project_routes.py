@@ -85,3 +85,23 @@ def test_bid_opening_and_replan_routes(engine: Engine, monkeypatch: pytest.Monke
         r = c.post("/api/replan", json={"site_code": "MAIN", "start": "2026-11-23T08:00:00+08:00",
                                         "end": "2026-11-23T18:00:00+08:00"}, headers=bearer(c, "coord_off"))
         assert r.status_code == 404
+
+
+def test_recorded_closure_replans_only_its_seats(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    with app_client(engine, monkeypatch) as c:
+        h = bearer(c, "coord")
+        drawn = c.post("/api/draws", json={"project_codes": ["P1"], "seed": "5eed"}, headers=h).json()
+        before = drawn["projects"]["P1"]["seats_per_site"]
+        closed = next(site for site in before if site != "MAIN")
+        r = c.post("/api/closures", json={"site_code": closed, "start": "2026-11-23T07:00:00+08:00",
+                                          "end": "2026-11-23T20:00:00+08:00", "reason": "疫情封闭"}, headers=h)
+        assert r.status_code == 201, r.text
+        closure_id = r.json()["id"]
+        assert c.post(f"/api/replan/closures/{closure_id}", headers=bearer(c, "coord_off")).status_code == 404
+        assert c.post("/api/replan/closures/999999", headers=h).status_code == 404
+        report = c.post(f"/api/replan/closures/{closure_id}", headers=h)
+        assert report.status_code == 200, report.text
+        assert [p["project"] for p in report.json()["replanned"]] == ["P1"]
+        after = c.get(f"/api/draws/{drawn['id']}", headers=h).json()["projects"]["P1"]["seats_per_site"]
+        assert closed not in after and sum(after.values()) == sum(before.values())
+        assert all(after.get(site, 0) >= n for site, n in before.items() if site != closed)
