@@ -13,7 +13,7 @@ test: venv
 
 lint: venv
 	.venv/bin/ruff check .
-	.venv/bin/mypy api config venues experts scheduler ledger
+	.venv/bin/mypy api config venues experts scheduler ledger notify
 
 bench: venv
 	.venv/bin/python benchmarks/bench_draw.py

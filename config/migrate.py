@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Engine
@@ -14,33 +17,29 @@ def alembic_config() -> Config:
     return cfg
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Apply migrations up to `revision` on `engine`'s database."""
+def _run(engine: Engine, step: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+    # env.py runs the Alembic command on the connection handed over in cfg.attributes, in one transaction.
     cfg = alembic_config()
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+        step(cfg, *args, **kwargs)
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Apply migrations up to `revision` on `engine`'s database."""
+    _run(engine, command.upgrade, revision)
 
 
 def revision(engine: Engine, message: str) -> None:
     """Autogenerate a new migration from the difference between `engine`'s schema and the models."""
-    cfg = alembic_config()
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.revision(cfg, message=message, autogenerate=True)
+    _run(engine, command.revision, message=message, autogenerate=True)
 
 
 def stamp(engine: Engine, revision: str = "head") -> None:
     """Record `revision` as applied without running it (for a schema built by `create_all` in tests)."""
-    cfg = alembic_config()
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.stamp(cfg, revision)
+    _run(engine, command.stamp, revision)
 
 
 def downgrade(engine: Engine, revision: str) -> None:
     """Revert migrations down to `revision` ("base" empties the schema)."""
-    cfg = alembic_config()
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, revision)
+    _run(engine, command.downgrade, revision)

@@ -1,7 +1,8 @@
 """Import experts from CSV (UTF-8, with or without BOM) or Excel (.xlsx) with row-level error reports.
 
-Columns (header row, any order, case-insensitive): code, name, birth_date, region, lat, lon,
-employer_code, specialties (`;`-separated), id_number, email, phone, status. Rows are numbered as
+Columns (header row, any order, case-insensitive): code, name, birth_date, region, lat, lon and
+specialties (`;`-separated) are required; employer_code, id_number, email, phone and status may be
+left out. Rows are numbered as
 in a spreadsheet: the header is row 1. A bad row is reported as {row, column, message} and
 skipped; the good rows are created, or updated by code, in one transaction. Empty optional cells
 (employer_code, id_number, email, phone, status) leave an existing expert's value unchanged.
@@ -34,6 +35,8 @@ COLUMNS: tuple[str, ...] = ("code", "name", "birth_date", "region", "lat", "lon"
 REQUIRED: tuple[str, ...] = ("code", "name", "birth_date", "region", "lat", "lon", "specialties")
 OPTIONAL_KEPT: tuple[str, ...] = ("employer_code", "id_number", "email", "phone", "status")
 Row = tuple[int, dict[str, str]]
+# Cells read per spreadsheet row: the columns above and room for a few unknown ones to report.
+MAX_COLUMNS = 40
 
 
 class Progress(Protocol):
@@ -64,13 +67,14 @@ def _cell(value: Any) -> str:
 
 def _header(cells: list[str]) -> list[str]:
     names = [c.strip().lower() for c in cells]
-    missing = [c for c in COLUMNS if c not in names]
+    missing = [c for c in REQUIRED if c not in names]
     unknown = [c for c in names if c and c not in COLUMNS]
     if missing or unknown or len(set(names) - {""}) != len([n for n in names if n]):
         parts = [f"missing columns: {', '.join(missing)}" if missing else "",
                  f"unknown columns: {', '.join(unknown[:10])}" if unknown else "",
                  "a column appears twice" if not missing and not unknown else ""]
-        raise ImportFileError(f"wrong header ({'; '.join(p for p in parts if p)}); expected {','.join(COLUMNS)}")
+        raise ImportFileError(f"wrong header ({'; '.join(p for p in parts if p)}); required "
+                              f"{','.join(REQUIRED)}, optional {','.join(OPTIONAL_KEPT)}")
     return names
 
 
@@ -99,7 +103,15 @@ def _read_xlsx(data: bytes) -> list[tuple[int, list[str]]]:
             sheet = book.active
             if sheet is None:
                 raise ImportFileError("the workbook has no sheet")
-            records = [(i, [_cell(v) for v in row]) for i, row in enumerate(sheet.iter_rows(values_only=True), 1)]
+            # Lazily and bounded: a small compressed sheet can hold millions of (empty) cells.
+            records: list[tuple[int, list[str]]] = []
+            limit = get_settings().import_max_rows + 1
+            for i, row in enumerate(sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS), 1):
+                records.append((i, [_cell(v) for v in row]))
+                if i == 1:
+                    _header(records[0][1])
+                if i > limit:
+                    raise ImportFileError(f"more than {limit - 1} data rows; split the file")
         finally:
             book.close()
     except ImportFileError:

@@ -1,4 +1,8 @@
-"""Services of the expert pool: organisations, experts, relations, leave, penalties, history.
+"""Services of the expert pool: organisations, experts, their specialties and status.
+
+The records around each expert (relations, penalties, leave, bookings, past committees) are
+experts.records and the look-ups by code experts.lookup; both are re-exported here, where the
+views, pages and importer find them.
 
 Functions flush but never commit: the caller owns the transaction (config.db.session_scope).
 """
@@ -7,41 +11,43 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import func, or_
-from sqlmodel import Session, SQLModel, col, select
+from sqlmodel import Session, col, select
 
 from config.db import flush_unique
-from experts.exceptions import (
-    DuplicateCodeError,
-    DuplicateIdNumberError,
-    InvalidExpertDataError,
-    NotFoundError,
-)
+from experts.exceptions import DuplicateCodeError, DuplicateIdNumberError, InvalidExpertDataError
+from experts.lookup import code_taken, get_expert_by_code, get_org_by_code, row_id
 from experts.models import (
-    Booking,
-    BookingCreate,
-    Committee,
-    CommitteeMember,
     Expert,
     ExpertCreate,
     ExpertSpecialty,
     ExpertStatus,
     ExpertUpdate,
-    Leave,
     Organisation,
     OrganisationCreate,
-    Penalty,
-    Relation,
-    RelationCreate,
+)
+from experts.records import (
+    add_booking,
+    add_leave,
+    add_penalty,
+    add_relation,
+    committees_of,
+    leaves_of,
+    penalties_of,
+    record_committee,
+    relations_of,
 )
 
+__all__ = [
+    "add_booking", "add_leave", "add_penalty", "add_relation", "add_specialty", "committees_of", "create_expert",
+    "create_org", "get_expert_by_code", "get_org_by_code", "leaves_of", "list_experts", "penalties_of",
+    "record_committee", "reinstate", "relations_of", "search_experts", "set_specialties", "set_status",
+    "specialties_of", "suspend", "update_expert",
+]
+
 logger = logging.getLogger(__name__)
-
-
-def _code_taken(session: Session, model: type[Organisation | Expert | Committee], code: str) -> bool:
-    return session.exec(select(model.id).where(model.code == code)).first() is not None
 
 
 # --- Organisations --------------------------------------------------------------------------
@@ -49,18 +55,10 @@ def _code_taken(session: Session, model: type[Organisation | Expert | Committee]
 
 def create_org(session: Session, *, data: OrganisationCreate) -> Organisation:
     """Create an organisation (employer, tenderer, agent, bidder, supervisor)."""
-    if _code_taken(session, Organisation, data.code):
+    if code_taken(session, Organisation, data.code):
         raise DuplicateCodeError("organisation", data.code)
     org = Organisation.model_validate(data)
     flush_unique(session, org, DuplicateCodeError("organisation", data.code))
-    return org
-
-
-def get_org_by_code(session: Session, *, code: str) -> Organisation:
-    """The organisation with this code; NotFoundError otherwise."""
-    org = session.exec(select(Organisation).where(Organisation.code == code)).first()
-    if org is None:
-        raise NotFoundError("organisation", code)
     return org
 
 
@@ -69,7 +67,7 @@ def get_org_by_code(session: Session, *, code: str) -> Organisation:
 
 def create_expert(session: Session, *, data: ExpertCreate) -> Expert:
     """Create an expert with its specialties; duplicate code or id_number gives a domain error."""
-    if _code_taken(session, Expert, data.code):
+    if code_taken(session, Expert, data.code):
         raise DuplicateCodeError("expert", data.code)
     if data.id_number is not None and (
         session.exec(select(Expert.id).where(Expert.id_number == data.id_number)).first() is not None
@@ -83,24 +81,16 @@ def create_expert(session: Session, *, data: ExpertCreate) -> Expert:
     )
     flush_unique(session, expert, DuplicateCodeError("expert", data.code))
     for code in sorted(set(data.specialties)):
-        session.add(ExpertSpecialty(expert_id=_id(expert), code=code))
+        session.add(ExpertSpecialty(expert_id=row_id(expert), code=code))
     session.flush()
     logger.info("created expert %s", expert.code)
     return expert
 
 
-def _id(row: SQLModel) -> int:
-    value = getattr(row, "id", None)
-    assert value is not None, "row must be flushed first"
-    return int(value)
-
-
-def get_expert_by_code(session: Session, *, code: str) -> Expert:
-    """The expert with this code; NotFoundError otherwise."""
-    expert = session.exec(select(Expert).where(Expert.code == code)).first()
-    if expert is None:
-        raise NotFoundError("expert", code)
-    return expert
+def _holds_specialty(prefix: str) -> Any:
+    # A WHERE clause on Expert: holds a specialty code under `prefix` (C3).
+    sub = select(ExpertSpecialty.expert_id).where(col(ExpertSpecialty.code).startswith(prefix))
+    return col(Expert.id).in_(sub)
 
 
 def list_experts(
@@ -111,8 +101,7 @@ def list_experts(
     if status is not None:
         stmt = stmt.where(Expert.status == status)
     if specialty_prefix is not None:
-        sub = select(ExpertSpecialty.expert_id).where(col(ExpertSpecialty.code).startswith(specialty_prefix))
-        stmt = stmt.where(col(Expert.id).in_(sub))
+        stmt = stmt.where(_holds_specialty(specialty_prefix))
     return list(session.exec(stmt.order_by(col(Expert.code))).all())
 
 
@@ -127,12 +116,11 @@ def search_experts(
     limit: int = 50,
 ) -> tuple[list[Expert], int]:
     """One page of experts by code and the total count, filtered by status, specialty, region and code/name text."""
-    cond = []
+    cond: list[Any] = []
     if status is not None:
         cond.append(Expert.status == status)
     if specialty_prefix:
-        sub = select(ExpertSpecialty.expert_id).where(col(ExpertSpecialty.code).startswith(specialty_prefix))
-        cond.append(col(Expert.id).in_(sub))
+        cond.append(_holds_specialty(specialty_prefix))
     if region_prefix:
         cond.append(col(Expert.region).startswith(region_prefix))
     if text:
@@ -146,12 +134,12 @@ def search_experts(
 def set_specialties(session: Session, *, expert: Expert, codes: Sequence[str]) -> None:
     """Make the expert's specialty codes exactly `codes` (validated by the caller)."""
     wanted = set(codes)
-    rows = session.exec(select(ExpertSpecialty).where(ExpertSpecialty.expert_id == _id(expert))).all()
+    rows = session.exec(select(ExpertSpecialty).where(ExpertSpecialty.expert_id == row_id(expert))).all()
     for row in rows:
         if row.code not in wanted:
             session.delete(row)
     for code in sorted(wanted - {row.code for row in rows}):
-        session.add(ExpertSpecialty(expert_id=_id(expert), code=code))
+        session.add(ExpertSpecialty(expert_id=row_id(expert), code=code))
     session.flush()
 
 
@@ -211,108 +199,3 @@ def suspend(session: Session, *, expert_code: str) -> Expert:
 def reinstate(session: Session, *, expert_code: str) -> Expert:
     """Return a suspended expert to the active pool."""
     return set_status(session, expert_code=expert_code, status="active")
-
-
-# --- Relations, penalties, leave, bookings -----------------------------------------------------
-
-
-def add_relation(session: Session, *, expert_code: str, data: RelationCreate) -> Relation:
-    """Declare a relation between an expert and an organisation (E4)."""
-    expert = get_expert_by_code(session, code=expert_code)
-    org = get_org_by_code(session, code=data.org_code)
-    rel = Relation.model_validate(data.model_dump(exclude={"org_code"}),
-                                  update={"expert_id": expert.id, "org_id": org.id})
-    session.add(rel)
-    session.flush()
-    return rel
-
-
-def add_penalty(session: Session, *, expert_code: str, on: date, reason: str = "") -> Penalty:
-    """Record a penalty for tendering misconduct (E1 excludes the expert)."""
-    expert = get_expert_by_code(session, code=expert_code)
-    pen = Penalty(expert_id=_id(expert), date=on, reason=reason)
-    session.add(pen)
-    session.flush()
-    return pen
-
-
-def add_leave(session: Session, *, expert_code: str, from_date: date, to_date: date) -> Leave:
-    """Record a leave period, both dates inclusive (E8)."""
-    if to_date < from_date:
-        raise InvalidExpertDataError("a leave cannot end before it starts")
-    expert = get_expert_by_code(session, code=expert_code)
-    leave = Leave(expert_id=_id(expert), from_date=from_date, to_date=to_date)
-    session.add(leave)
-    session.flush()
-    return leave
-
-
-def relations_of(session: Session, *, expert_code: str) -> list[tuple[Relation, str]]:
-    """The expert's relations with each organisation's code, by organisation code and kind."""
-    expert = get_expert_by_code(session, code=expert_code)
-    stmt = (select(Relation, Organisation.code).join(Organisation, col(Organisation.id) == Relation.org_id)
-            .where(Relation.expert_id == expert.id).order_by(col(Organisation.code), col(Relation.kind)))
-    return [(rel, code) for rel, code in session.exec(stmt).all()]
-
-
-def penalties_of(session: Session, *, expert_code: str) -> list[Penalty]:
-    """The expert's penalties by date."""
-    expert = get_expert_by_code(session, code=expert_code)
-    stmt = select(Penalty).where(Penalty.expert_id == expert.id).order_by(col(Penalty.date), col(Penalty.id))
-    return list(session.exec(stmt).all())
-
-
-def leaves_of(session: Session, *, expert_code: str) -> list[Leave]:
-    """The expert's leave periods by start."""
-    expert = get_expert_by_code(session, code=expert_code)
-    stmt = select(Leave).where(Leave.expert_id == expert.id).order_by(col(Leave.from_date), col(Leave.id))
-    return list(session.exec(stmt).all())
-
-
-def add_booking(session: Session, *, expert_code: str, data: BookingCreate) -> Booking:
-    """Record another engagement of the expert (E8)."""
-    expert = get_expert_by_code(session, code=expert_code)
-    booking = Booking.model_validate(data, update={"expert_id": expert.id})
-    session.add(booking)
-    session.flush()
-    return booking
-
-
-# --- Past committees -------------------------------------------------------------------------
-
-
-def record_committee(
-    session: Session,
-    *,
-    code: str,
-    start: datetime,
-    end: datetime,
-    expert_codes: Sequence[str],
-    tenderer_code: str | None = None,
-) -> Committee:
-    """Record a past committee (history for E6, E7, P2); `code` is the evaluated project's code."""
-    if end <= start:
-        raise InvalidExpertDataError("a committee must end after it starts")
-    if _code_taken(session, Committee, code):
-        raise DuplicateCodeError("committee", code)
-    tenderer_id = None if tenderer_code is None else get_org_by_code(session, code=tenderer_code).id
-    committee = Committee(code=code, tenderer_id=tenderer_id, start=start, end=end)
-    flush_unique(session, committee, DuplicateCodeError("committee", code))
-    for ecode in sorted(set(expert_codes)):
-        expert = get_expert_by_code(session, code=ecode)
-        session.add(CommitteeMember(committee_id=_id(committee), expert_id=_id(expert)))
-    session.flush()
-    return committee
-
-
-def committees_of(session: Session, *, expert_code: str, since: datetime | None = None) -> list[Committee]:
-    """Past committees an expert sat on, by start time, optionally only those starting at or after `since`."""
-    expert = get_expert_by_code(session, code=expert_code)
-    stmt = (
-        select(Committee)
-        .join(CommitteeMember, col(CommitteeMember.committee_id) == Committee.id)
-        .where(CommitteeMember.expert_id == expert.id)
-    )
-    if since is not None:
-        stmt = stmt.where(col(Committee.start) >= since)
-    return list(session.exec(stmt.order_by(col(Committee.start), col(Committee.code))).all())

@@ -99,13 +99,18 @@ def enqueue(session: Session, *, channel: ChannelName, kind: NotificationKind, e
     return row
 
 
+INVITATIONS: tuple[str, ...] = ("draw", "replacement")
+
+
 def notify_seat(session: Session, *, holder: SeatHolder, kind: NotificationKind, now: datetime) -> int:
     """Enqueue one `kind` message to a seat holder, once per seat holder and kind; returns 0 or 1."""
     rsvp = ensure_rsvp(session, draw_id=holder.draw_id, project=holder.project, expert_code=holder.expert_code)
     if rsvp.status == "declined":
         return 0
+    # A replacement's message is its invitation: a later draw-wide enqueue must not invite again.
+    same = list(INVITATIONS) if kind in INVITATIONS else [kind]
     done = session.exec(select(Notification.id).where(Notification.rsvp_ref == rsvp.ref,
-                                                      Notification.kind == kind)).first()
+                                                      col(Notification.kind).in_(same))).first()
     if done is not None:
         return 0
     expert = session.exec(select(Expert).where(Expert.code == holder.expert_code)).first()

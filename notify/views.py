@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse
 
-from api.auth.deps import Coordinator, SessionDep, deny_out_of_scope
-from api.auth.scope import visible_project_codes
+from api.auth.deps import Coordinator, SessionDep
+from api.auth.guards import draw_in_scope
 from api.deps import IdPath
 from config import clock
 from notify import rsvp, service
 from notify.compose import page
 from notify.exceptions import BadLink, LinkNoLongerValid
 from notify.links import read_token
-from scheduler.service import get_draw
 
 logger = logging.getLogger(__name__)
 router = APIRouter(tags=["notify"])
@@ -81,22 +79,10 @@ def rsvp_answer(token: str, action: Annotated[Action, Form()], session: SessionD
                       error=status != 200, can_answer=False), status)
 
 
-def _visible(request: Request, session: Any, who: Any, draw_id: int) -> set[str]:
-    row = get_draw(session, draw_id=draw_id)
-    if row is None:
-        raise HTTPException(status_code=404, detail=[{"loc": ["draw_id"], "msg": "draw not found"}])
-    codes = list(row.project_codes) or list(json.loads(row.public_summary or "{}"))
-    visible = visible_project_codes(session, who, codes)
-    if not visible:
-        deny_out_of_scope(session, request, who, f"draw:{draw_id} notifications")
-        raise HTTPException(status_code=404, detail=[{"loc": ["draw_id"], "msg": "draw not found"}])
-    return visible
-
-
 @api_router.post("/{draw_id}/notifications")
 def enqueue_notifications(draw_id: IdPath, request: Request, session: SessionDep, who: Coordinator) -> dict[str, int]:
     """Enqueue the draw's messages now (projects in the caller's scope; idempotent); returns the count."""
-    visible = _visible(request, session, who, draw_id)
+    _, visible = draw_in_scope(request, session, who, draw_id, write=True)
     count = service.enqueue_draw_notifications(session, draw_id=draw_id, now=clock.now(), project_codes=visible)
     session.commit()
     return {"enqueued": count}
@@ -105,5 +91,5 @@ def enqueue_notifications(draw_id: IdPath, request: Request, session: SessionDep
 @api_router.get("/{draw_id}/notifications")
 def notification_summary(draw_id: IdPath, request: Request, session: SessionDep, who: Coordinator) -> dict[str, Any]:
     """Counts by status and channel, and confirmed/declined/pending per project: never names or addresses."""
-    visible = _visible(request, session, who, draw_id)
+    _, visible = draw_in_scope(request, session, who, draw_id)
     return service.draw_summary(session, draw_id=draw_id, project_codes=visible)

@@ -18,17 +18,22 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from scheduler.models import Draw, DrawProject, Project
+from scheduler.models import HOLDING, Draw, DrawProject, Project
 from scheduler.sealing import draw_aad, unseal_text
-
-# Statuses of a project whose drawn committee still holds its seats.
-HOLDING = ("drawn", "evaluating", "done")
 
 
 def draw_result(row: Draw) -> dict[str, Any]:
     """The unsealed draw-result/1 of a draw (server-side only: it names experts)."""
     assert row.id is not None and row.sealed_result is not None
     return dict(json.loads(unseal_text(row.sealed_result, aad=draw_aad(row.id))))
+
+
+def current_draw(session: Session, *, project_id: int) -> Draw | None:
+    """The latest draw holding a drawn committee of this project, or None."""
+    stmt = (select(Draw).join(DrawProject, col(DrawProject.draw_id) == col(Draw.id))
+            .where(DrawProject.project_id == project_id, DrawProject.status == "drawn",
+                   col(Draw.sealed_result).is_not(None)).order_by(col(Draw.id).desc()))
+    return session.exec(stmt).first()
 
 
 def drawn_commitments(

@@ -19,11 +19,8 @@ What is exported:
   exported, history and bookings are not cut.
 Organisation regions, site kinds, expert id numbers and notes are not part of the format.
 
-`normalise_instance(doc)` gives the form the round trip preserves: import_instance(doc) followed by
-export_instance(rules=doc["rules"]) yields exactly normalise_instance(doc) — the parsed document
-with defaults filled in, datetimes re-rendered at the display offset, lists sorted, set-like lists
-(specialties, bidders, supervisor orgs, excluded experts, a committee's experts) de-duplicated,
-and history/bookings cut to the windows above.
+The normal form an import → export round trip keeps, `normalise_instance`, and the windows
+above are scheduler.normal_form (re-exported here).
 """
 
 from __future__ import annotations
@@ -31,14 +28,12 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import datetime, timedelta, timezone
+from datetime import timezone
 from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlmodel import Session, col
 
-from config.rules import load_rules
-from config.settings import get_settings
 from experts.models import (
     Booking,
     Committee,
@@ -52,7 +47,7 @@ from experts.models import (
 )
 from scheduler.commitments import drawn_commitments
 from scheduler.importer import ImportReport, import_instance
-from scheduler.instance import FORMAT, parse_instance
+from scheduler.instance import FORMAT
 from scheduler.models import (
     Project,
     ProjectAuxSite,
@@ -61,99 +56,17 @@ from scheduler.models import (
     ProjectNeed,
     ProjectSupervisorOrg,
 )
+from scheduler.normal_form import Windows, canonical_order, display_tz, history_days, normalise_instance, render_dt
 from venues.closures import unavailable_windows
 from venues.models import Room, RoomBooking, Site
 
 __all__ = ["ImportReport", "UnknownProjectError", "export_instance", "import_instance", "normalise_instance"]
 
 logger = logging.getLogger(__name__)
-HISTORY_DAYS = 400
-BUSY_MARGIN = timedelta(days=1)
 
 
 class UnknownProjectError(LookupError):
     """export_instance was asked for project codes that are not in the database."""
-
-
-def display_tz() -> timezone:
-    """The fixed offset exported datetimes are rendered at (settings, default UTC+8)."""
-    return timezone(timedelta(hours=int(getattr(get_settings(), "display_utc_offset_hours", 8))))
-
-
-def _dt(value: datetime, tz: timezone) -> str:
-    return value.astimezone(tz).isoformat()
-
-
-def _history_days(rules: dict[str, Any] | None) -> int:
-    params = load_rules(get_settings().rules_file).merged(rules)
-    return max(HISTORY_DAYS, params.familiar_pair_days)
-
-
-class _Windows:
-    """The history and busy windows of a plan; everything passes when the plan is empty."""
-
-    def __init__(self, spans: list[tuple[datetime, datetime]], history_days: int) -> None:
-        self.empty = not spans
-        if spans:
-            first = min(s for s, _ in spans)
-            self.hist_lo = first - timedelta(days=history_days)
-            self.hist_hi = max(s for s, _ in spans)
-            self.busy_lo = first - BUSY_MARGIN
-            self.busy_hi = max(e for _, e in spans) + BUSY_MARGIN
-
-    def history(self, start: datetime) -> bool:
-        return self.empty or self.hist_lo <= start < self.hist_hi
-
-    def busy(self, start: datetime, end: datetime) -> bool:
-        return self.empty or (start < self.busy_hi and end > self.busy_lo)
-
-
-def _canonical_order(doc: dict[str, Any]) -> dict[str, Any]:
-    """Sort every list of a rendered instance document (in place) and return it."""
-    for site in doc["sites"]:
-        site["rooms"].sort(key=lambda r: r["id"])
-    doc["sites"].sort(key=lambda s: s["id"])
-    doc["orgs"].sort(key=lambda o: o["id"])
-    for e in doc["experts"]:
-        e["specialties"] = sorted(set(e["specialties"]))
-        e["leave"].sort(key=lambda lv: (lv["from"], lv["to"]))
-    doc["experts"].sort(key=lambda e: e["id"])
-    doc["relations"].sort(key=lambda r: (r["expert"], r["org"], r["kind"], r["from"] or "", r["to"] or ""))
-    doc["penalties"].sort(key=lambda p: (p["expert"], p["date"], p["reason"]))
-    for h in doc["history"]:
-        h["experts"] = sorted(set(h["experts"]))
-    doc["history"].sort(key=lambda h: h["project"])
-    doc["bookings"].sort(key=lambda b: (b["expert"], b["start"], b["end"]))
-    doc["room_bookings"].sort(key=lambda b: (b["room"], b["start"], b["end"], b["seats"]))
-    for p in doc["projects"]:
-        for key in ("bidders", "supervisor_orgs", "excluded_experts"):
-            p[key] = sorted(set(p[key]))
-        p["needs"].sort(key=lambda n: n["specialty"])
-    doc["projects"].sort(key=lambda p: p["id"])
-    return doc
-
-
-def normalise_instance(doc: dict[str, Any]) -> dict[str, Any]:
-    """The normal form of an instance document that an import → export round trip reproduces."""
-    inst = parse_instance(doc)
-    out: dict[str, Any] = inst.model_dump(mode="python", by_alias=True)
-    tz = display_tz()
-    win = _Windows([(p.start, p.end) for p in inst.projects], _history_days(out["rules"]))
-    out["history"] = [h for h in out["history"] if win.history(h["start"])]
-    out["bookings"] = [b for b in out["bookings"] if win.busy(b["start"], b["end"])]
-    out["room_bookings"] = [b for b in out["room_bookings"] if win.busy(b["start"], b["end"])]
-    for key in ("history", "bookings", "room_bookings", "projects"):
-        for item in out[key]:
-            item["start"], item["end"] = _dt(item["start"], tz), _dt(item["end"], tz)
-    for e in out["experts"]:
-        e["birth_date"] = e["birth_date"].isoformat()
-        e["leave"] = [{"from": lv["from"].isoformat(), "to": lv["to"].isoformat()} for lv in e["leave"]]
-    for r in out["relations"]:
-        r["from"] = r["from"] and r["from"].isoformat()
-        r["to"] = r["to"] and r["to"].isoformat()
-    for pen in out["penalties"]:
-        pen["date"] = pen["date"].isoformat()
-    return _canonical_order(out)
 
 
 def _select(*columns: Any) -> Select[Any]:
@@ -192,7 +105,7 @@ def export_instance(
     if project_codes is not None and len(projects) != len(set(project_codes)):
         missing = sorted(set(project_codes) - {p.code for p in projects})
         raise UnknownProjectError(f"unknown project codes: {', '.join(missing)}")
-    win = _Windows([(p.start, p.end) for p in projects], _history_days(rules))
+    win = Windows([(p.start, p.end) for p in projects], history_days(rules))
 
     org_code = dict(session.execute(_select(Organisation.id, Organisation.code)).tuples().all())
     site_code = dict(session.execute(_select(Site.id, Site.code)).tuples().all())
@@ -250,16 +163,16 @@ def export_instance(
         bstmt = bstmt.where(col(Booking.start) < win.busy_hi, col(Booking.end) > win.busy_lo)
         rbstmt = rbstmt.where(col(RoomBooking.start) < win.busy_hi, col(RoomBooking.end) > win.busy_lo)
     bookings = [
-        {"expert": expert_code[b.expert_id], "start": _dt(b.start, tz), "end": _dt(b.end, tz)}
+        {"expert": expert_code[b.expert_id], "start": render_dt(b.start, tz), "end": render_dt(b.end, tz)}
         for b in session.execute(bstmt) if b.expert_id in expert_code
     ]
     room_bookings = [
-        {"room": room_code[b.room_id], "seats": b.seats, "start": _dt(b.start, tz), "end": _dt(b.end, tz)}
+        {"room": room_code[b.room_id], "seats": b.seats, "start": render_dt(b.start, tz), "end": render_dt(b.end, tz)}
         for b in session.execute(rbstmt)
     ]
     # Closed rooms and rooms outside their opening hours are fully booked for the draw (S4).
     room_bookings += [
-        {"room": room.code, "seats": room.seats, "start": _dt(s, tz), "end": _dt(e, tz)}
+        {"room": room.code, "seats": room.seats, "start": render_dt(s, tz), "end": render_dt(e, tz)}
         for room, (s, e) in unavailable_windows(session, spans=[(p.start, p.end) for p in projects], tz=tz)
         if room.seats > 0
     ]
@@ -275,11 +188,11 @@ def export_instance(
         "room_bookings": room_bookings,
         "projects": _projects(session, projects, tz, org_code, site_code, expert_code),
     }
-    return _canonical_order(doc)
+    return canonical_order(doc)
 
 
 def _history(
-    session: Session, win: _Windows, tz: timezone, org_code: dict[int, str], expert_code: dict[int, str]
+    session: Session, win: Windows, tz: timezone, org_code: dict[int, str], expert_code: dict[int, str]
 ) -> list[dict[str, Any]]:
     cstmt = _select(Committee.id, Committee.code, Committee.tenderer_id, Committee.start, Committee.end)
     mstmt = _select(CommitteeMember.committee_id, CommitteeMember.expert_id).join(
@@ -294,7 +207,7 @@ def _history(
             members[cid].append(expert_code[eid])
     return [
         {"project": c.code, "tenderer": org_code[c.tenderer_id] if c.tenderer_id else None,
-         "start": _dt(c.start, tz), "end": _dt(c.end, tz), "experts": members.get(c.id, [])}
+         "start": render_dt(c.start, tz), "end": render_dt(c.end, tz), "experts": members.get(c.id, [])}
         for c in session.execute(cstmt)
     ]
 
@@ -323,7 +236,7 @@ def _projects(
             "agent": org_code[p.agent_id] if p.agent_id else None,
             "bidders": [org_code[o] for (o,) in bidders.get(p.id, [])],
             "supervisor_orgs": [org_code[o] for (o,) in sups.get(p.id, [])],
-            "start": _dt(p.start, tz), "end": _dt(p.end, tz), "size": p.size,
+            "start": render_dt(p.start, tz), "end": render_dt(p.end, tz), "size": p.size,
             "representatives": p.representatives, "main_site": site_code[p.main_site_id],
             # Auxiliary sites keep their stated order: it is the coordinator's, not a sort order.
             "aux_sites": None if p.aux_mode == "random" else [site_code[s] for _, s in sorted(aux.get(p.id, []))],

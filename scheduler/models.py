@@ -5,9 +5,10 @@ No table holds an expert reference of a drawn seat in clear: `Seat.expert_sealed
 committee list stays confidential until the evaluation starts (rule D5).
 """
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Literal
 
+from pydantic import AwareDatetime
 from sqlalchemy import JSON, CheckConstraint, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
@@ -17,6 +18,8 @@ Procedure = Literal["engineering_tender", "gp_tender", "gp_negotiation"]
 AuxMode = Literal["random", "fixed"]
 ProjectStatus = Literal["planned", "committed", "drawn", "infeasible", "evaluating", "done", "cancelled"]
 DrawStatus = Literal["committed", "drawn", "revealed"]
+# Statuses of a project whose drawn committee holds its seats ("cancelled" seats are no longer held).
+HOLDING: tuple[str, ...] = ("drawn", "evaluating", "done")
 PROCEDURES: tuple[str, ...] = ("engineering_tender", "gp_tender", "gp_negotiation")
 REGION_PATTERN = r"^\d{6}$"
 SPECIALTY_PATTERN = r"^[A-Z](\d\d)+$"
@@ -25,6 +28,11 @@ SPECIALTY_PATTERN = r"^[A-Z](\d\d)+$"
 def utcnow() -> datetime:
     """The current time, aware, in UTC."""
     return datetime.now(UTC)
+
+
+def as_aware(value: datetime) -> datetime:
+    """A stored datetime as aware UTC: SQLite hands back naive values, stored from aware UTC ones."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _in(column: str, values: tuple[str, ...], name: str) -> CheckConstraint:
@@ -237,3 +245,44 @@ class Replacement(SQLModel, table=True):
     new_expert_sealed: bytes | None = Field(default=None, sa_type=LargeBinary)
     reason: str = Field(max_length=200)
     at: datetime = Field(default_factory=utcnow, index=True)
+
+
+# --- Scheduled jobs' results --------------------------------------------------------------------
+
+
+class DailyStatsBase(SQLModel):
+    # The local calendar day (display_utc_offset_hours) the figures are for.
+    day: date = Field(unique=True, index=True)
+    projects: int = Field(default=0, ge=0)
+    drawn: int = Field(default=0, ge=0)
+    infeasible: int = Field(default=0, ge=0)
+    seats: int = Field(default=0, ge=0)
+    # {site code: seats} and {site kind: seats}: counts only, never an expert.
+    seats_per_site: dict[str, int] = Field(default_factory=dict, sa_type=JSON)
+    seats_per_kind: dict[str, int] = Field(default_factory=dict, sa_type=JSON)
+    # Seats of revealed draws whose holder's home region is known, and those outside the project's prefecture.
+    region_known_seats: int = Field(default=0, ge=0)
+    cross_region_seats: int = Field(default=0, ge=0)
+    computed_at: AwareDatetime = Field(default_factory=utcnow)
+
+
+class DailyStats(DailyStatsBase, table=True):
+    __tablename__ = "daily_stats"
+
+    id: int | None = Field(default=None, primary_key=True)
+
+
+class DailyStatsPublic(DailyStatsBase):
+    id: int
+
+
+class CheckinDeadline(SQLModel, table=True):
+    """A project whose check-in deadline (start + checkin_grace_minutes) has been handled, once."""
+
+    __tablename__ = "checkin_deadlines"
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="projects.id", unique=True, index=True, ondelete="CASCADE")
+    handled_at: datetime = Field(default_factory=utcnow)
+    # How many registered hooks ran (0: only the ledger entry was written).
+    hooks: int = Field(default=0, ge=0)

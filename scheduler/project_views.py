@@ -14,7 +14,7 @@ from api.auth.service import Principal
 from api.deps import IdPath
 from config import clock
 from config.types import IsoDatetime
-from scheduler import projects
+from scheduler import bids, projects
 from scheduler.models import Project, ProjectCreate, ProjectStatus, ProjectUpdate
 from scheduler.replan import replan_closure
 from venues.closures import get_closure
@@ -126,8 +126,7 @@ def open_bids(code: str, body: BiddersRequest, request: Request, session: Sessio
               who: Coordinator) -> dict[str, Any]:
     """Record the bidders and replace drawn experts they conflict with (E3, E4); counts only before the start."""
     _writable(request, session, who, code)
-    report = projects.open_bids(session, code=code, bidder_codes=body.bidder_codes, now=clock.now(),
-                                actor=who.actor)
+    report = bids.open_bids(session, code=code, bidder_codes=body.bidder_codes, now=clock.now(), actor=who.actor)
     session.commit()
     return report
 

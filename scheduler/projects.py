@@ -1,5 +1,8 @@
 """Evaluation projects: create, list, read, update while planned, cancel; every change ledgered.
 
+Lookups by code and the project errors are scheduler.project_refs, the bid-opening re-check
+(`open_bids`) scheduler.bids; both are re-exported here, where the views and pages find them.
+
 Functions flush but never commit: the caller owns the transaction.
 """
 
@@ -7,21 +10,14 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-import numpy as np
-from sqlalchemy import exists, func, or_
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 import ledger
-from experts.models import Organisation
-from scheduler import service
-from scheduler.draw import resolve_rules
-from scheduler.encoder import encode
-from scheduler.exceptions import ReplacementError
-from scheduler.export import export_instance
-from scheduler.instance import parse_instance
+from scheduler.bids import open_bids
 from scheduler.models import (
     Draw,
     DrawProject,
@@ -34,58 +30,31 @@ from scheduler.models import (
     ProjectNeed,
     ProjectSupervisorOrg,
     ProjectUpdate,
-    Seat,
+    as_aware,
 )
-from scheduler.replan import current_draw, sealed_result
-from scheduler.solver.eligibility import individual
-from scheduler.solver.problem import Intervals
+from scheduler.project_refs import (
+    ProjectDataError,
+    ProjectExists,
+    ProjectNotFound,
+    ProjectStateError,
+    get_project,
+    org_ids,
+    require_project,
+    site_ids,
+)
+from scheduler.scope import projects_at_sites
 from venues.models import Site
+
+__all__ = [
+    "FROZEN_AFTER_DRAW", "ProjectDataError", "ProjectExists", "ProjectNotFound", "ProjectStateError",
+    "cancel_project", "create_project", "get_project", "list_projects", "open_bids", "project_detail",
+    "require_project", "update_project",
+]
 
 logger = logging.getLogger(__name__)
 
 # Fields a project keeps once its committee is drawn: they define who may sit and when.
 FROZEN_AFTER_DRAW = ("start", "end", "size", "representatives", "needs")
-
-
-class ProjectDataError(ValueError):
-    """Bad project input; `field` names the offending field (answered 422)."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-
-
-class ProjectNotFound(LookupError):
-    """No project with that code (answered 404)."""
-
-
-class ProjectExists(ValueError):
-    """A project with that code already exists (answered 409)."""
-
-
-class ProjectStateError(ValueError):
-    """The project's status forbids this change (answered 409); the message gives advice."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-
-
-def _org_ids(session: Session, codes: list[str], field: str) -> list[int]:
-    found = dict(session.exec(select(Organisation.code, Organisation.id).where(
-        col(Organisation.code).in_(codes))).all()) if codes else {}
-    missing = [c for c in codes if c not in found]
-    if missing:
-        raise ProjectDataError(field, f"unknown organisation codes: {', '.join(missing)}")
-    return [int(found[c]) for c in dict.fromkeys(codes)]
-
-
-def _site_ids(session: Session, codes: list[str], field: str) -> list[int]:
-    found = dict(session.exec(select(Site.code, Site.id).where(col(Site.code).in_(codes))).all()) if codes else {}
-    missing = [c for c in codes if c not in found]
-    if missing:
-        raise ProjectDataError(field, f"unknown site codes: {', '.join(missing)}")
-    return [int(found[c]) for c in codes]
 
 
 def _check_needs(needs: list[NeedIn], size: int, representatives: int) -> None:
@@ -96,27 +65,9 @@ def _check_needs(needs: list[NeedIn], size: int, representatives: int) -> None:
                                         f"{size} minus {representatives} representatives is {size - representatives}")
 
 
-def _aware(value: datetime) -> datetime:
-    # SQLite hands back naive datetimes; they were stored from aware UTC values.
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def _check_times(start: datetime, end: datetime) -> None:
-    if _aware(end) <= _aware(start):
+    if as_aware(end) <= as_aware(start):
         raise ProjectDataError("end", "end must be after start")
-
-
-def get_project(session: Session, *, code: str) -> Project | None:
-    """The project with this code, or None."""
-    return session.exec(select(Project).where(Project.code == code)).first()
-
-
-def require_project(session: Session, *, code: str) -> Project:
-    """The project with this code; ProjectNotFound otherwise."""
-    project = get_project(session, code=code)
-    if project is None:
-        raise ProjectNotFound(f"no project with code {code!r}")
-    return project
 
 
 def create_project(session: Session, *, data: ProjectCreate, actor: str = "system") -> Project:
@@ -125,12 +76,12 @@ def create_project(session: Session, *, data: ProjectCreate, actor: str = "syste
         raise ProjectExists(f"a project with code {data.code!r} already exists")
     _check_times(data.start, data.end)
     _check_needs(data.needs, data.size, data.representatives)
-    tenderer = _org_ids(session, [data.tenderer_code], "tenderer_code")[0]
-    agent = _org_ids(session, [data.agent_code], "agent_code")[0] if data.agent_code else None
-    bidders = _org_ids(session, data.bidder_codes, "bidder_codes")
-    supervisors = _org_ids(session, data.supervisor_org_codes, "supervisor_org_codes")
-    main = _site_ids(session, [data.main_site_code], "main_site_code")[0]
-    aux = _site_ids(session, data.aux_site_codes or [], "aux_site_codes")
+    tenderer = org_ids(session, [data.tenderer_code], "tenderer_code")[0]
+    agent = org_ids(session, [data.agent_code], "agent_code")[0] if data.agent_code else None
+    bidders = org_ids(session, data.bidder_codes, "bidder_codes")
+    supervisors = org_ids(session, data.supervisor_org_codes, "supervisor_org_codes")
+    main = site_ids(session, [data.main_site_code], "main_site_code")[0]
+    aux = site_ids(session, data.aux_site_codes or [], "aux_site_codes")
     if main in aux or len(set(aux)) != len(aux):
         raise ProjectDataError("aux_site_codes", "auxiliary sites must be distinct and differ from the main site")
     base = data.model_dump(include=set(ProjectBase.model_fields))
@@ -168,12 +119,8 @@ def list_projects(
     if status is not None:
         conds.append(Project.status == status)
     if site_code is not None:
-        site = _site_ids(session, [site_code], "site")[0]
-        conds.append(or_(
-            col(Project.main_site_id) == site,
-            exists().where(col(ProjectAuxSite.project_id) == col(Project.id), col(ProjectAuxSite.site_id) == site),
-            exists().where(col(Seat.project_id) == col(Project.id), col(Seat.site_id) == site),
-        ))
+        site = site_ids(session, [site_code], "site")[0]
+        conds.append(projects_at_sites([site]))
     total = session.exec(select(func.count()).select_from(Project).where(*conds)).one()
     rows = session.exec(select(Project).where(*conds).order_by(col(Project.start), col(Project.code))
                         .offset(offset).limit(limit)).all()
@@ -258,64 +205,3 @@ def cancel_project(session: Session, *, code: str, actor: str = "system") -> Pro
         ledger.append(session, kind="project.cancel", subject=f"project:{code}", actor=actor,
                       payload={"previous_status": before})
     return project
-
-
-def open_bids(session: Session, *, code: str, bidder_codes: list[str], now: datetime,
-              actor: str = "system") -> dict[str, Any]:
-    """Store the bidders at bid opening, then replace every drawn expert they conflict with (E3, E4, R1)."""
-    project = require_project(session, code=code)
-    if project.status in ("cancelled", "done"):
-        raise ProjectStateError("status", f"project {code} is {project.status}: its bidders cannot change")
-    orgs = _org_ids(session, bidder_codes, "bidder_codes")
-    assert project.id is not None
-    for row in session.exec(select(ProjectBidder).where(ProjectBidder.project_id == project.id)).all():
-        session.delete(row)
-    session.flush()
-    session.add_all([ProjectBidder(project_id=project.id, org_id=o) for o in orgs])
-    session.flush()
-    report: dict[str, Any] = {"project": code, "bidders": len(orgs), "draw_id": None, "conflicted": 0,
-                              "replaced": 0, "per_site": {}, "unresolved": []}
-    draw = current_draw(session, project_id=project.id)
-    conflicted = _conflicted(session, draw, code) if draw is not None else []
-    ledger.append(session, kind="project.bidders", subject=f"project:{code}", actor=actor, ts=now,
-                  payload={"bidders": len(orgs), "conflicted": len(conflicted)})
-    # service.replace commits: the bidder list is committed before the first replacement.
-    session.commit()
-    started = now >= _aware(project.start)
-    named: list[dict[str, str]] = []
-    for seat in conflicted:
-        assert draw is not None and draw.id is not None
-        report["draw_id"] = draw.id
-        site = report["per_site"].setdefault(seat["site"], {"conflicted": 0, "replaced": 0})
-        site["conflicted"] += 1
-        report["conflicted"] += 1
-        try:
-            record = service.replace(session, draw_id=draw.id, project_code=code, expert_code=seat["expert"],
-                                     reason="conflict", now=now, actor=actor)
-        except ReplacementError as exc:
-            session.rollback()
-            report["unresolved"].append({"need": seat["need"], "site": seat["site"], "advice": str(exc)
-                                         if started else "no legal replacement: widen the pool and redraw"})
-            continue
-        site["replaced"] += 1
-        report["replaced"] += 1
-        named.append({k: record[k] for k in ("need", "replaced", "replacement", "site")})
-    if started:  # after the start the committee is no longer sealed (D5)
-        report["replacements"] = named
-    logger.info("bid opening of %s: %d conflicted, %d replaced", code, report["conflicted"], report["replaced"])
-    return report
-
-
-def _conflicted(session: Session, draw: Draw, code: str) -> list[dict[str, str]]:
-    """Seats of `code` whose expert now fails E3 or E4, computed by the draw's own eligibility code."""
-    result = sealed_result(draw)
-    proj = next(q for q in result["projects"] if q["project"] == code)
-    doc = export_instance(session, project_codes=[q["project"] for q in result["projects"]],
-                          rules=service.deployment_rules().as_json())
-    inst = parse_instance(doc)
-    problem, ids = encode(inst, resolve_rules(inst, service.deployment_rules()))
-    none = np.zeros(0, np.int64)
-    elig = individual(problem, problem.projects[ids.projects.index(code)], Intervals(none, none, none))
-    bad = elig.fails["E3"] | elig.fails["E4"]
-    eidx = {e: i for i, e in enumerate(ids.experts)}
-    return [s for s in proj["seats"] if bad[eidx[s["expert"]]]]

@@ -22,7 +22,8 @@ from scheduler.solver.seating import RoomUsage, pick_room
 REASONS = ("declined", "failed_check_in", "stepped_aside", "conflict", "site_closed")
 
 
-def _state(problem: Problem, ids: IdMaps, result: dict[str, Any], skip: str) -> tuple[Intervals, RoomUsage]:
+def drawn_usage(problem: Problem, ids: IdMaps, result: dict[str, Any], skip: str) -> tuple[Intervals, RoomUsage]:
+    """The experts' busy times and the rooms' seat use of the result's drawn projects, all but `skip`."""
     eidx = {e: i for i, e in enumerate(ids.experts)}
     ridx = {r: i for i, r in enumerate(ids.rooms)}
     pidx = {p: i for i, p in enumerate(ids.projects)}
@@ -108,7 +109,7 @@ def replace_seat(
     pi = ids.projects.index(project)
     p = problem.projects[pi]
     eidx = {e: i for i, e in enumerate(ids.experts)}
-    busy, usage = _state(problem, ids, result, project)
+    busy, usage = drawn_usage(problem, ids, result, project)
     elig = individual(problem, p, busy)
     sites = (p.main_site, *[ids.sites.index(s) for s in proj["aux_sites"]])
     ctx = build(problem, p, sites, elig, usage, familiar_pairs(problem, p.start, {}))

@@ -1,29 +1,24 @@
-"""Re-planning after a site or room closure: move the affected seats, else replace them (S1–S4, R1).
+"""Re-planning after a site or room closure: find the affected projects, plan them, store the plans.
 
-Only the seats at the closed site/room change; the others stay exactly as they were. A project is
-either re-planned completely and legally or left untouched and reported with the blocking rule.
+The planning itself (move the affected seats, else replace them; S1–S4, R1) is scheduler.closure_plan;
+this module reads the drawn committees and stores what was planned, sealed and ledgered.
 """
 
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 import logging
-from collections import Counter
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-import numpy as np
 from sqlmodel import Session, col, select
 
 import ledger
 from experts.models import Expert
-from scheduler.draw import parse_seed, resolve_rules
-from scheduler.encoder import IdMaps, encode
-from scheduler.export import export_instance
-from scheduler.instance import canonical_bytes, parse_instance, sha256_hex
+from scheduler.closure_plan import Plan, plan_project
+from scheduler.commitments import current_draw, draw_result
+from scheduler.instance import canonical_bytes, sha256_hex
 from scheduler.models import (
     Draw,
     DrawProject,
@@ -32,194 +27,18 @@ from scheduler.models import (
     ProjectExclusion,
     Replacement,
     Seat,
+    as_aware,
 )
-from scheduler.replace import _state  # the day's taken seats and rooms, as replacement sees them
+from scheduler.project_refs import FieldError
 from scheduler.sealing import draw_aad, replacement_aad, seal_text, seat_aad, unseal_text
-from scheduler.service import deployment_rules
-from scheduler.solver.context import SiteContext, build
-from scheduler.solver.dayplan import rng_for
-from scheduler.solver.eligibility import familiar_pairs, individual
-from scheduler.solver.problem import Problem
-from scheduler.solver.sampler import legal_rows
-from scheduler.solver.seating import pick_room, site_free
+from scheduler.service import encoded_instance, expert_ref, seats_per_site
 from venues.models import Room, Site
 
 logger = logging.getLogger(__name__)
 
 
-class ReplanInputError(ValueError):
+class ReplanInputError(FieldError):
     """Bad closure input; `field` names it (answered 422)."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-
-
-@dataclass
-class Plan:
-    """New seats of one project, or why it cannot be re-planned."""
-
-    seats: list[dict[str, str]] = field(default_factory=list)
-    aux_sites: list[str] | None = None
-    moved: int = 0
-    replaced: list[tuple[dict[str, str], dict[str, str], str]] = field(default_factory=list)
-    blocked: dict[str, Any] | None = None
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def current_draw(session: Session, *, project_id: int) -> Draw | None:
-    """The latest draw holding a drawn committee of this project, or None."""
-    stmt = (select(Draw).join(DrawProject, col(DrawProject.draw_id) == col(Draw.id))
-            .where(DrawProject.project_id == project_id, DrawProject.status == "drawn",
-                   col(Draw.sealed_result).is_not(None)).order_by(col(Draw.id).desc()))
-    return session.exec(stmt).first()
-
-
-def sealed_result(draw: Draw) -> dict[str, Any]:
-    """The unsealed draw-result/1 of a draw (server-side only: it names experts)."""
-    assert draw.id is not None and draw.sealed_result is not None
-    return json.loads(unseal_text(draw.sealed_result, aad=draw_aad(draw.id)))
-
-
-def _blocked(need: str, seats: int, rules: list[str], advice: str) -> Plan:
-    return Plan(blocked={"need": need, "seats": seats, "rules": rules, "advice": advice})
-
-
-def plan_project(problem: Problem, ids: IdMaps, result: dict[str, Any], code: str, *, site: str,
-                 room: str | None, window: tuple[int, int]) -> Plan | None:
-    """The re-plan of one project for the closure, None when none of its seats is affected."""
-    proj = next(q for q in result["projects"] if q["project"] == code)
-    seats = proj["seats"]
-    affected = [s for s in seats if s["site"] == site and (room is None or s["room"] == room)]
-    if not affected:
-        return None
-    p = problem.projects[ids.projects.index(code)]
-    sidx = {s: i for i, s in enumerate(ids.sites)}
-    ridx = {r: i for i, r in enumerate(ids.rooms)}
-    eidx = {e: i for i, e in enumerate(ids.experts)}
-    is_main = sidx[site] == p.main_site
-    busy, usage = _state(problem, ids, result, code)
-    closed = [ridx[room]] if room else list(problem.sites.rooms[sidx[site]])
-    for r in closed:  # a closed room has no seat free during the window (S4)
-        usage.add(r, int(problem.rooms.seats[r]) + 10_000, *window)
-    aux_now = list(proj["aux_sites"] or [])
-    if room is not None:
-        free = site_free(problem, usage, sidx[site], p.start, p.end)
-        other = pick_room(free, len(affected) + (p.reps if is_main else 0))
-        if other is not None:
-            moved = [{**s, "room": ids.rooms[other]} for s in affected]
-            return Plan(seats=[s for s in seats if s not in affected] + moved, aux_sites=aux_now, moved=len(moved))
-    if is_main:
-        need = ",".join(sorted({s["need"] for s in affected}))
-        return _blocked(need, len(affected), ["S1", "S2"] if room is None else ["S1", "S4"],
-                        "the main site holds the tenderer representatives and cannot be left: postpone the "
-                        "evaluation, or cancel the project and create it with another main site, then draw again")
-    aux_new = [a for a in aux_now if a != site]
-    # With every seat of the closed site gone the site leaves the project; a room closure that left
-    # seats behind would split the site over rooms (S1), so the whole site's group moves.
-    affected = [s for s in seats if s["site"] == site]
-    kept = [s for s in seats if s["site"] != site]
-    sites = (p.main_site, *[sidx[a] for a in aux_new])
-    elig = individual(problem, p, busy)
-    ctx = build(problem, p, sites, elig, usage, familiar_pairs(problem, p.start, {}))
-    counts = Counter(sidx[s["site"]] for s in kept)
-    rooms = {sidx[s["site"]]: ridx[s["room"]] for s in kept}
-    placed: list[dict[str, str]] = []
-    left: list[dict[str, str]] = []
-    for s in affected:
-        where = _place(ctx, counts, rooms, eidx[s["expert"]])
-        if where is None:
-            left.append(s)
-        else:
-            placed.append({**s, "site": ids.sites[where[0]], "room": ids.rooms[where[1]]})
-    members = {s["expert"] for s in seats}
-    replaced: list[tuple[dict[str, str], dict[str, str], str]] = []
-    rng = rng_for(parse_seed(result["seed"]), f"replan:{code}:{site}:{room}")
-    for s in left:
-        found = _replacement(ctx, ids, proj, kept + placed + [r[1] for r in replaced], s, members, counts, rooms,
-                             rng, result)
-        if found is None:
-            return _blocked(s["need"], len(left), ["S2", "S3", "S4"],
-                            "no other site of the project can seat these experts and no legal replacement "
-                            "exists: widen max_travel_km, free seats in the project's other rooms, or postpone")
-        replaced.append((s, found[0], found[1]))
-        members.add(found[0]["expert"])
-    final = kept + placed + [r[1] for r in replaced]
-    order = [nd.code for nd in p.needs]
-    row = np.array([eidx[s["expert"]] for s in sorted(final, key=lambda x: order.index(x["need"]))], np.int64)
-    low_ok = all(counts[ctx.sites[i]] >= lo for i, lo in enumerate(ctx.lower))
-    if not low_ok or not legal_rows(ctx, row[None, :])[0]:
-        need = ",".join(sorted({s["need"] for s in affected}))
-        return _blocked(need, len(affected), ["S2"] if not low_ok else ["P1", "P2", "S2", "S6"],
-                        "without the closed site the committee cannot be split legally over the remaining "
-                        "sites: add an auxiliary site and redraw, or postpone the evaluation")
-    return Plan(seats=final, aux_sites=aux_new, moved=len(placed), replaced=replaced)
-
-
-def _place(ctx: SiteContext, counts: Counter[int], rooms: dict[int, int], a: int) -> tuple[int, int] | None:
-    """A (site, room) where expert `a` can sit next to the seats counted so far (S1–S4); updates counts."""
-    p = ctx.project
-    # Auxiliary sites first: the main site has an upper bound (S2) and holds the representatives.
-    for i in [*range(1, len(ctx.sites)), 0]:
-        site = ctx.sites[i]
-        if not ctx.reach[a] >> i & 1 or counts[site] + 1 > ctx.upper[i]:
-            continue
-        reps = p.reps if i == 0 else 0
-        if site in rooms:
-            if ctx.room_free[i][rooms[site]] < counts[site] + 1 + reps:
-                continue
-            room = rooms[site]
-        else:
-            found = pick_room(ctx.room_free[i], counts[site] + 1 + reps)
-            if found is None:
-                continue
-            room = found
-        counts[site] += 1
-        rooms[site] = room
-        return site, room
-    return None
-
-
-def _replacement(ctx: SiteContext, ids: IdMaps, proj: dict[str, Any], others: list[dict[str, str]],
-                 leaving: dict[str, str], members: set[str], counts: Counter[int], rooms: dict[int, int],
-                 rng: np.random.Generator, result: dict[str, Any]) -> tuple[dict[str, str], str] | None:
-    """R1 for a seat that cannot move: first legal alternate, else a fresh uniform pick of its need's pool."""
-    p = ctx.project
-    eidx = {e: i for i, e in enumerate(ids.experts)}
-    order = [nd.code for nd in p.needs]
-    pos = order.index(leaving["need"])
-    pool = ctx.pools[pos]
-    alts = next((a["experts"] for a in proj["alternates"] if a["need"] == leaving["need"]), [])
-    reserved = {x for q in result["projects"] if q["project"] != proj["project"] and q["status"] == "drawn"
-                for alt in q["alternates"] for x in alt["experts"]}
-    pool_set = set(pool.tolist())
-    base = sorted(others, key=lambda x: order.index(x["need"]))
-    for source, cands in (("alternate", [eidx[a] for a in alts]), ("fresh", pool[rng.permutation(pool.size)].tolist())):
-        for a in cands:
-            code = ids.experts[a]
-            if code in members or code in reserved or a not in pool_set:
-                continue
-            row = np.array([eidx[s["expert"]] for s in base] + [a], np.int64)
-            if not legal_rows(ctx, row[None, :])[0]:
-                continue
-            trial = Counter(counts)
-            trial_rooms = dict(rooms)
-            where = _place(ctx, trial, trial_rooms, a)
-            if where is None:
-                continue
-            counts.update({where[0]: 1})
-            rooms[where[0]] = where[1]
-            return {"expert": code, "need": leaving["need"], "site": ids.sites[where[0]],
-                    "room": ids.rooms[where[1]]}, source
-    return None
-
-
-def _expert_ref(seed: str, expert: str) -> str:
-    # The same seed-salted reference as draw.replace entries: checkable only after the reveal (D5).
-    return hashlib.sha256(f"{seed}:{expert}".encode()).hexdigest()
 
 
 def apply_plan(session: Session, *, draw: Draw, project: Project, result: dict[str, Any], plan: Plan,
@@ -232,13 +51,13 @@ def apply_plan(session: Session, *, draw: Draw, project: Project, result: dict[s
     old_seats = {s["expert"]: s for s in q["seats"]}
     new_seats = {s["expert"]: s for s in plan.seats}
     changed = {e for e, s in old_seats.items() if new_seats.get(e) != s}
-    room_code = dict(session.exec(select(Room.id, Room.code)).all())
-    site_id = {c: i for c, i in session.exec(select(Site.code, Site.id)).all()}
+    room_code = {i: c for i, c in session.exec(select(Room.id, Room.code)).all() if i is not None}
+    site_id = {c: i for c, i in session.exec(select(Site.code, Site.id)).all() if i is not None}
     room_id = {c: i for i, c in room_code.items()}
-    for seat in session.exec(select(Seat).where(Seat.draw_id == draw.id, Seat.project_id == project.id)).all():
-        holder = unseal_text(seat.expert_sealed, aad=seat_aad(draw.id, code, seat.need, room_code[seat.room_id]))
+    for row in session.exec(select(Seat).where(Seat.draw_id == draw.id, Seat.project_id == project.id)).all():
+        holder = unseal_text(row.expert_sealed, aad=seat_aad(draw.id, code, row.need, room_code[row.room_id]))
         if holder in changed:
-            session.delete(seat)
+            session.delete(row)
     for e, s in new_seats.items():
         if e in old_seats and old_seats[e] == s:
             continue
@@ -246,7 +65,7 @@ def apply_plan(session: Session, *, draw: Draw, project: Project, result: dict[s
                          room_id=room_id[s["room"]],
                          expert_sealed=seal_text(e, aad=seat_aad(draw.id, code, s["need"], s["room"]))))
     experts = {c: i for c, i in session.exec(select(Expert.code, Expert.id).where(
-        col(Expert.code).in_([r[0]["expert"] for r in plan.replaced]))).all()}
+        col(Expert.code).in_([r[0]["expert"] for r in plan.replaced]))).all() if i is not None}
     used = {r[1]["expert"] for r in plan.replaced}
     for gone, seat, source in plan.replaced:
         session.add(ProjectExclusion(project_id=project.id, expert_id=experts[gone["expert"]], reason="site_closed",
@@ -269,7 +88,7 @@ def apply_plan(session: Session, *, draw: Draw, project: Project, result: dict[s
     if plan.aux_sites is not None and plan.aux_sites != q["aux_sites"]:
         q["aux_sites"] = plan.aux_sites
         _fix_aux_sites(session, project=project, aux_codes=plan.aux_sites, site_id=site_id)
-    per_site = dict(sorted(Counter(s["site"] for s in plan.seats).items()))
+    per_site = seats_per_site(plan.seats)
     dp = session.exec(select(DrawProject).where(DrawProject.draw_id == draw.id,
                                                 DrawProject.project_id == project.id)).one()
     dp.aux_sites, dp.seat_counts = q["aux_sites"], per_site
@@ -284,8 +103,8 @@ def apply_plan(session: Session, *, draw: Draw, project: Project, result: dict[s
     ledger.append(session, kind="draw.replan", subject=f"project:{code}", actor=actor, ts=now,
                   payload={"draw": draw.id, "moved": plan.moved, "replaced": len(plan.replaced),
                            "seats_per_site": per_site, "aux_sites": q["aux_sites"],
-                           "replaced_refs": [_expert_ref(result["seed"], r[0]["expert"]) for r in plan.replaced],
-                           "replacement_refs": [_expert_ref(result["seed"], r[1]["expert"]) for r in plan.replaced],
+                           "replaced_refs": [expert_ref(result["seed"], r[0]["expert"]) for r in plan.replaced],
+                           "replacement_refs": [expert_ref(result["seed"], r[1]["expert"]) for r in plan.replaced],
                            "result_sha256": sha256_hex(text.encode("utf-8"))})
     return new
 
@@ -320,17 +139,15 @@ def replan_closure(session: Session, *, site_code: str, room_code: str | None, s
         conds.append(scope)
     report: dict[str, Any] = {"site_code": site_code, "room_code": room_code, "start": start.isoformat(),
                               "end": end.isoformat(), "replanned": [], "blocked": [], "unaffected": 0}
-    window = (int(_aware(start).timestamp()), int(_aware(end).timestamp()))
+    window = (int(as_aware(start).timestamp()), int(as_aware(end).timestamp()))
     for project in session.exec(select(Project).where(*conds).order_by(col(Project.start), col(Project.code))).all():
         assert project.id is not None
         draw = current_draw(session, project_id=project.id)
         if draw is None:
             continue
-        result = sealed_result(draw)
+        result = draw_result(draw)
         codes = [q["project"] for q in result["projects"]]
-        doc = export_instance(session, project_codes=codes, rules=deployment_rules().as_json(), with_drawn=True)
-        inst = parse_instance(doc)
-        problem, ids = encode(inst, resolve_rules(inst, deployment_rules()))
+        problem, ids = encoded_instance(session, project_codes=codes, with_drawn=True)
         plan = plan_project(problem, ids, result, project.code, site=site_code, room=room_code, window=window)
         if plan is None:
             report["unaffected"] += 1
@@ -340,8 +157,7 @@ def replan_closure(session: Session, *, site_code: str, room_code: str | None, s
             apply_plan(session, draw=draw, project=project, result=result, plan=plan, now=now, actor=actor)
             report["replanned"].append({"project": project.code, "moved": plan.moved,
                                         "replaced": len(plan.replaced), "aux_sites": plan.aux_sites,
-                                        "seats_per_site": dict(sorted(Counter(s["site"] for s in plan.seats)
-                                                                      .items()))})
+                                        "seats_per_site": seats_per_site(plan.seats)})
     ledger.append(session, kind="draw.replan_report", subject=f"site:{site_code}", actor=actor, ts=now,
                   payload={k: report[k] for k in ("room_code", "start", "end", "unaffected")}
                   | {"replanned": [r["project"] for r in report["replanned"]],

@@ -9,16 +9,15 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlmodel import Session, col, select
 
 import ledger
-from api.jobs.models import CheckinDeadline, DailyStats
 from config.settings import get_settings
 from scheduler import service
-from scheduler.models import Draw, DrawProject, Project, Seat
+from scheduler.models import CheckinDeadline, DailyStats, Draw, DrawProject, Project, Seat, as_aware
 from scheduler.statistics import compute, local_day_bounds, local_zone
 from venues.models import Site
 
@@ -45,11 +44,6 @@ def unregister_checkin_deadline_hook(fn: CheckinDeadlineHook) -> None:
     """Remove a registered hook (tests, or a feature switched off)."""
     if fn in _deadline_hooks:
         _deadline_hooks.remove(fn)
-
-
-def _aware(value: datetime) -> datetime:
-    # SQLite returns naive UTC from some drivers' paths; the stored times are UTC.
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _counted(value: Any) -> dict[str, Any]:
@@ -79,7 +73,7 @@ def reveal_started(session: Session, *, now: datetime) -> dict[str, Any]:
     first: dict[int, datetime] = {}
     for draw_id, start in rows:
         if draw_id is not None:
-            first[draw_id] = min(first.get(draw_id, _aware(start)), _aware(start))
+            first[draw_id] = min(first.get(draw_id, as_aware(start)), as_aware(start))
     revealed: list[int] = []
     failed: list[int] = []
     for draw_id in sorted(d for d, start in first.items() if start <= now):
@@ -122,7 +116,7 @@ def handle_checkin_deadlines(session: Session, *, now: datetime) -> dict[str, An
         else:
             per_site = _seats_per_site(session, project.id)
             ledger.append(session, kind="checkin.deadline", subject=f"project:{project.code}", actor=ACTOR, ts=now,
-                          payload={"project": project.code, "deadline": (_aware(project.start) + grace).isoformat(),
+                          payload={"project": project.code, "deadline": (as_aware(project.start) + grace).isoformat(),
                                    "seats": sum(per_site.values()), "seats_per_site": per_site})
         # Unique per project: a concurrent second run fails here instead of handling a project twice.
         session.add(CheckinDeadline(project_id=project.id, handled_at=now, hooks=len(hooks)))

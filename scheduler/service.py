@@ -7,7 +7,8 @@ import json
 import logging
 import secrets
 from collections import Counter
-from datetime import UTC, datetime
+from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -16,12 +17,15 @@ import ledger
 from config.rules import RuleParams, load_rules
 from config.settings import get_settings
 from experts.models import Expert
-from scheduler.draw import draw_parsed, seed_commitment, software
+from scheduler.commitments import draw_result
+from scheduler.draw import draw_parsed, resolve_rules, seed_commitment, software
+from scheduler.encoder import IdMaps, encode
 from scheduler.export import export_instance
 from scheduler.instance import canonical_bytes, parse_instance, sha256_hex
-from scheduler.models import Draw, DrawProject, Project, ProjectExclusion, Replacement, Seat
+from scheduler.models import Draw, DrawProject, Project, ProjectExclusion, Replacement, Seat, as_aware
 from scheduler.replace import replace_seat
 from scheduler.sealing import draw_aad, replacement_aad, seal_text, seat_aad, seed_aad, unseal_text
+from scheduler.solver.problem import Problem
 from venues.models import Room, Site
 
 logger = logging.getLogger(__name__)
@@ -44,13 +48,26 @@ def deployment_rules() -> RuleParams:
     return load_rules(get_settings().rules_file)
 
 
+def seats_per_site(seats: Iterable[dict[str, Any]]) -> dict[str, int]:
+    """Head counts of seats per site code, sorted by code: public before the start (D5)."""
+    return dict(sorted(Counter(s["site"] for s in seats).items()))
+
+
+def encoded_instance(session: Session, *, project_codes: list[str], with_drawn: bool) -> tuple[Problem, IdMaps]:
+    """The projects' instance exported now under the deployment rules, encoded for the solver."""
+    rules = deployment_rules()
+    doc = export_instance(session, project_codes=project_codes, rules=rules.as_json(), with_drawn=with_drawn)
+    inst = parse_instance(doc)
+    return encode(inst, resolve_rules(inst, rules))
+
+
 def _summary(result: dict[str, Any]) -> dict[str, Any]:
     # Only what D5 allows before the start: status and head counts per site, never a name.
     return {
         p["project"]: {
             "status": p["status"],
             "sampling": p["sampling"],
-            "seats_per_site": dict(sorted(Counter(s["site"] for s in p["seats"]).items())),
+            "seats_per_site": seats_per_site(p["seats"]),
             # The warnings name needs and counts, never an expert: predictability is public (D5).
             "warnings": list(p["warnings"]),
             "unmet": [{k: u[k] for k in ("need", "missing", "eligible", "rules", "advice")} for u in p["unmet"]],
@@ -150,18 +167,9 @@ def get_draw(session: Session, *, draw_id: int) -> Draw | None:
     return session.get(Draw, draw_id)
 
 
-def _result(row: Draw) -> dict[str, Any]:
-    assert row.id is not None and row.sealed_result is not None
-    return json.loads(unseal_text(row.sealed_result, aad=draw_aad(row.id)))
-
-
 def _starts(session: Session, result: dict[str, Any]) -> list[datetime]:
     codes = [p["project"] for p in result["projects"]]
     return [p.start for p in session.exec(select(Project).where(col(Project.code).in_(codes)))]
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def reveal(session: Session, *, draw_id: int, now: datetime, actor: str = "system") -> dict[str, Any]:
@@ -169,8 +177,8 @@ def reveal(session: Session, *, draw_id: int, now: datetime, actor: str = "syste
     row = session.get(Draw, draw_id)
     if row is None or row.sealed_result is None:
         raise DrawNotFound(draw_id)
-    result = _result(row)
-    first = min((_aware(s) for s in _starts(session, result)), default=None)
+    result = draw_result(row)
+    first = min((as_aware(s) for s in _starts(session, result)), default=None)
     if first is not None and now < first:
         raise StillSealed(f"draw {draw_id} stays sealed until {first.isoformat()} (D5)")
     if row.status != "revealed":
@@ -183,8 +191,8 @@ def reveal(session: Session, *, draw_id: int, now: datetime, actor: str = "syste
     return result
 
 
-def _expert_ref(seed: str, expert: str) -> str:
-    # A ledger reference that reveals nothing before the seed is revealed, and is checkable after.
+def expert_ref(seed: str, expert: str) -> str:
+    """A seed-salted ledger reference to an expert: reveals nothing before the seed's reveal, checkable after."""
     return hashlib.sha256(f"{seed}:{expert}".encode()).hexdigest()
 
 
@@ -196,7 +204,7 @@ def replace(
     row = session.get(Draw, draw_id)
     if row is None or row.sealed_result is None:
         raise DrawNotFound(draw_id)
-    result = _result(row)
+    result = draw_result(row)
     codes = [p["project"] for p in result["projects"]]
     doc = export_instance(session, project_codes=codes, rules=deployment_rules().as_json(), with_drawn=True)
     new_result, record = replace_seat(doc, result, project=project_code, expert=expert_code, reason=reason,
@@ -226,8 +234,8 @@ def replace(
     session.add(row)
     ledger.append(session, kind="draw.replace", subject=f"project:{project_code}", actor=actor, ts=now,
                   payload={"draw": row.id, "need": record["need"], "reason": reason, "source": record["source"],
-                           "site": record["site"], "replaced_ref": _expert_ref(result["seed"], expert_code),
-                           "replacement_ref": _expert_ref(result["seed"], record["replacement"]),
+                           "site": record["site"], "replaced_ref": expert_ref(result["seed"], expert_code),
+                           "replacement_ref": expert_ref(result["seed"], record["replacement"]),
                            "result_sha256": sha256_hex(text.encode("utf-8"))})
     session.commit()
     return record

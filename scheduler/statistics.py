@@ -17,19 +17,16 @@ from typing import Any, Literal
 
 from sqlmodel import Session, col, select
 
-from api.auth.scope import project_scope_clause
-from api.auth.service import Principal
 from config.settings import get_settings
 from experts.models import Expert
-from scheduler.models import Draw, Project, Seat
+from scheduler.models import HOLDING, Draw, Project, Seat
+from scheduler.scope import SiteScoped, projects_at_sites, scope_sites
 from scheduler.sealing import seat_aad, unseal_text
 from venues.models import SITE_KINDS, Room, Site
 
 logger = logging.getLogger(__name__)
 
 Group = Literal["day", "week", "month"]
-# Project states that hold a committee (seats count); "cancelled" seats are no longer held.
-HOLDING = ("drawn", "evaluating", "done")
 
 
 def local_zone() -> timezone:
@@ -58,14 +55,10 @@ def _period_keys(start: datetime, end: datetime, group: Group, zone: timezone) -
     return list(keys)
 
 
-def _site_filter(who: Principal | None) -> set[int] | None:
-    return None if who is None or who.all_sites else set(who.site_ids)
-
-
-def _projects(session: Session, start: datetime, end: datetime, who: Principal | None) -> list[Project]:
+def _projects(session: Session, start: datetime, end: datetime, site_ids: frozenset[int] | None) -> list[Project]:
     conds: list[Any] = [col(Project.start) >= start, col(Project.start) < end]
-    if who is not None:
-        conds.append(project_scope_clause(who))
+    if site_ids is not None:
+        conds.append(projects_at_sites(site_ids))
     return list(session.exec(select(Project).where(*conds).order_by(col(Project.start), col(Project.code))).all())
 
 
@@ -92,10 +85,14 @@ def _cross_region(session: Session, seats: list[Seat], projects: dict[int, Proje
 
 
 def compute(session: Session, *, start: datetime, end: datetime, group: Group = "day",
-            who: Principal | None = None) -> dict[str, Any]:
-    """Figures for projects starting in [start, end), within `who`'s site scope when given (None: all)."""
+            site_ids: frozenset[int] | None = None, who: SiteScoped | None = None) -> dict[str, Any]:
+    """Figures for projects starting in [start, end) at `site_ids` (None: all sites), or in `who`'s site scope."""
+    if who is not None:
+        if site_ids is not None:
+            raise TypeError("give the scope as site_ids or as who, not both")
+        site_ids = scope_sites(who)
     zone = local_zone()
-    projects = _projects(session, start, end, who)
+    projects = _projects(session, start, end, site_ids)
     periods: dict[str, dict[str, Any]] = {k: {"period": k, "projects": 0, "drawn": 0, "infeasible": 0}
                for k in _period_keys(start, end, group, zone)}
     for p in projects:
@@ -104,11 +101,10 @@ def compute(session: Session, *, start: datetime, end: datetime, group: Group = 
         row["drawn"] += p.status in HOLDING
         row["infeasible"] += p.status == "infeasible"
     holding = {p.id: p for p in projects if p.status in HOLDING and p.id is not None}
-    sites_seen = _site_filter(who)
     seat_conds: list[Any] = [col(Seat.project_id).in_(holding)]
-    if sites_seen is not None:
+    if site_ids is not None:
         # A scoped user sees the seats held at their own sites only, even of a project shared with others.
-        seat_conds.append(col(Seat.site_id).in_(sites_seen))
+        seat_conds.append(col(Seat.site_id).in_(site_ids))
     seats = list(session.exec(select(Seat).where(*seat_conds)).all()) if holding else []
     per_site_id = Counter(s.site_id for s in seats)
     sites = {s.id: s for s in session.exec(select(Site).where(col(Site.id).in_(per_site_id)))}

@@ -9,9 +9,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
 
-from api.auth.deps import Coordinator, SessionDep, Staff, deny_out_of_scope
-from api.auth.scope import visible_project_codes
-from api.auth.service import Principal
+from api.auth.deps import Coordinator, SessionDep, Staff
+from api.auth.guards import draw_in_scope, projects_in_scope
 from api.deps import IdPath
 from config import clock
 from notify.service import after_draw
@@ -65,34 +64,10 @@ def _after_draw(session: Any, row: Draw) -> None:
     session.commit()
 
 
-def _check_codes(request: Request, session: Any, who: Principal, codes: list[str]) -> set[str]:
-    """The codes, all in scope; else 404 naming them (unknown and out-of-scope read alike)."""
-    visible = visible_project_codes(session, who, codes)
-    hidden = sorted(set(codes) - visible)
-    if hidden:
-        deny_out_of_scope(session, request, who, "projects " + ",".join(hidden)[:80])
-        raise HTTPException(status_code=404, detail=[{"loc": ["project_codes"],
-                                                      "msg": f"unknown projects: {', '.join(hidden)}"}])
-    return visible
-
-
-def _scoped_draw(request: Request, session: Any, who: Principal, draw_id: int) -> tuple[Draw, set[str]]:
-    """The draw and the codes of its projects the caller may see; 404 (ledgered) when none."""
-    row = service.get_draw(session, draw_id=draw_id)
-    if row is None:
-        raise HTTPException(status_code=404, detail="draw not found")
-    codes = list(row.project_codes) or list(json.loads(row.public_summary or "{}"))
-    visible = visible_project_codes(session, who, codes)
-    if not visible:
-        deny_out_of_scope(session, request, who, f"draw:{draw_id}")
-        raise HTTPException(status_code=404, detail="draw not found")
-    return row, visible
-
-
 @router.post("", response_model=DrawView, status_code=201)
 def create_draw(body: DrawRequest, request: Request, session: SessionDep, who: Coordinator) -> DrawView:
     """Commit a seed, draw the projects, store the committee sealed; returns the sealed view."""
-    visible = _check_codes(request, session, who, body.project_codes)
+    visible = projects_in_scope(request, session, who, body.project_codes, write=True)
     row = service.draw(session, project_codes=body.project_codes, seed_hex=body.seed, actor=who.actor)
     _after_draw(session, row)
     return _view(row, visible)
@@ -101,7 +76,7 @@ def create_draw(body: DrawRequest, request: Request, session: SessionDep, who: C
 @router.post("/commitments", response_model=DrawView, status_code=201)
 def commit_draw(body: DrawRequest, request: Request, session: SessionDep, who: Coordinator) -> DrawView:
     """Step 1: publish the seed's commitment (SHA-256) before anything is drawn (D3)."""
-    visible = _check_codes(request, session, who, body.project_codes)
+    visible = projects_in_scope(request, session, who, body.project_codes, write=True)
     row = service.commit_draw(session, project_codes=body.project_codes, seed_hex=body.seed, actor=who.actor)
     return _view(row, visible)
 
@@ -109,9 +84,8 @@ def commit_draw(body: DrawRequest, request: Request, session: SessionDep, who: C
 @router.post("/{draw_id}/run", response_model=DrawView)
 def run_draw(draw_id: IdPath, request: Request, session: SessionDep, who: Coordinator) -> DrawView:
     """Step 2: draw with the committed seed; the committee is stored sealed (D5)."""
-    row, _ = _scoped_draw(request, session, who, draw_id)
-    codes = list(row.project_codes)
-    visible = _check_codes(request, session, who, codes)
+    row, _ = draw_in_scope(request, session, who, draw_id, write=True)
+    visible = projects_in_scope(request, session, who, list(row.project_codes), write=True)
     row = service.run_draw(session, draw_id=draw_id, actor=who.actor)
     _after_draw(session, row)
     return _view(row, visible)
@@ -120,14 +94,14 @@ def run_draw(draw_id: IdPath, request: Request, session: SessionDep, who: Coordi
 @router.get("/{draw_id}", response_model=DrawView)
 def read_draw(draw_id: IdPath, request: Request, session: SessionDep, who: Staff) -> DrawView:
     """The sealed view of a draw: hashes and seat counts per site only."""
-    row, visible = _scoped_draw(request, session, who, draw_id)
+    row, visible = draw_in_scope(request, session, who, draw_id)
     return _view(row, visible)
 
 
 @router.post("/{draw_id}/reveal")
 def reveal_draw(draw_id: IdPath, request: Request, session: SessionDep, who: Staff) -> dict[str, Any]:
     """Unseal the committee once the evaluation has started (403 before); only projects in scope."""
-    _, visible = _scoped_draw(request, session, who, draw_id)
+    _, visible = draw_in_scope(request, session, who, draw_id)
     result = service.reveal(session, draw_id=draw_id, now=clock.now(), actor=who.actor)
     return {**result, "projects": [p for p in result["projects"] if p["project"] in visible]}
 
@@ -137,7 +111,7 @@ def replace_expert(
     draw_id: IdPath, body: ReplaceRequest, request: Request, session: SessionDep, who: Coordinator
 ) -> dict[str, Any]:
     """Replace an expert who declined, failed check-in or stepped aside; returns the record."""
-    _, visible = _scoped_draw(request, session, who, draw_id)
+    _, visible = draw_in_scope(request, session, who, draw_id, write=True)
     if body.project_code not in visible:
         raise HTTPException(status_code=404, detail=[{"loc": ["project_code"], "msg": "project not in this draw"}])
     record = service.replace(session, draw_id=draw_id, project_code=body.project_code,

@@ -130,7 +130,7 @@ def unavailable_windows(session: Session, *, spans: list[Span], tz: timezone) ->
     by_room: dict[int, list[Span]] = defaultdict(list)
     for c in closures:
         (by_site[c.site_id] if c.room_id is None else by_room[c.room_id]).append((c.start, c.end))
-    out = []
+    out: list[tuple[Room, Span]] = []
     for room in sorted(rooms, key=lambda r: r.code):
         assert room.id is not None
         blocked = _clip(by_site.get(room.site_id, []) + by_room.get(room.id, []), windows)

@@ -44,8 +44,8 @@ def _log(session: Session, who: Principal, kind: str, subject: str, payload: dic
 
 
 def _hours(room: Room) -> dict[str, str | None]:
-    return {"opens_at": room.opens_at and room.opens_at.isoformat(),
-            "closes_at": room.closes_at and room.closes_at.isoformat()}
+    return {"opens_at": room.opens_at.isoformat() if room.opens_at is not None else None,
+            "closes_at": room.closes_at.isoformat() if room.closes_at is not None else None}
 
 
 def _site(session: Session, code: str) -> Site:

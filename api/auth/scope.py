@@ -35,3 +35,16 @@ def visible_project_codes(session: Session, who: Principal, codes: list[str]) ->
 def project_visible(session: Session, who: Principal, project: Project) -> bool:
     """True when the project lies in `who`'s scope."""
     return bool(visible_project_codes(session, who, [project.code]))
+
+
+def writable_project_codes(session: Session, who: Principal, codes: list[str]) -> set[str]:
+    """The subset of `codes` the caller may act on: projects whose main site lies in the caller's scope.
+
+    Auxiliary sites' staff see a project (it uses their rooms) but only the main site's staff run it.
+    """
+    if not codes:
+        return set()
+    stmt = select(Project.code).where(col(Project.code).in_(codes))
+    if not who.all_sites:
+        stmt = stmt.where(col(Project.main_site_id).in_(list(who.site_ids)))
+    return set(session.exec(stmt).all())

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import hashlib
+import hmac
 import logging
 import threading
 from dataclasses import dataclass
@@ -189,19 +191,26 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+def _keyed(text: str) -> str:
+    return hmac.new(secret_key(), text.encode("utf-8", "replace"), hashlib.sha256).hexdigest()[:16]
+
+
 def authenticate(session: Session, *, username: str, password: str, now: datetime, via: str) -> User:
     """Check a password with lockout after repeated failures; every outcome is ledgered and committed."""
     settings = get_settings()
     user = get_user(session, username=username)
-    subject = "user:" + printable(username, 100)
+    # A name that matches no account may be a password typed in the wrong field: the ledger keeps a
+    # keyed hash of it, enough to see repeated probing, never the text.
+    subject = f"user:{username}" if user is not None else "user:?" + _keyed(username)
     if user is None:
         with contextlib.suppress(VerificationError):
             _hasher.verify(_DUMMY_HASH, password)
         _log_login(session, subject, "unknown_user", via, now)
-        raise LoginFailed("wrong user name or password")
+        raise LoginFailed("wrong user name or password (after repeated failures, wait before trying again)")
     if user.locked_until is not None and _aware(user.locked_until) > now:
         _log_login(session, subject, "locked", via, now)
-        raise LoginFailed("too many failed attempts: the account is locked, try again later")
+        # The same words as a wrong password, so that a lockout does not confirm the name exists.
+        raise LoginFailed("wrong user name or password (after repeated failures, wait before trying again)")
     try:
         _hasher.verify(user.password_hash, password)
     except (VerificationError, InvalidHashError):
@@ -213,7 +222,7 @@ def authenticate(session: Session, *, username: str, password: str, now: datetim
             outcome = "locked_now"
         session.add(user)
         _log_login(session, subject, outcome, via, now)
-        raise LoginFailed("wrong user name or password") from None
+        raise LoginFailed("wrong user name or password (after repeated failures, wait before trying again)") from None
     if not user.active:
         _log_login(session, subject, "inactive", via, now)
         raise LoginFailed("this account is disabled")

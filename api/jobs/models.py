@@ -1,21 +1,25 @@
-"""Tables of the scheduled jobs: run claims, daily statistics, handled check-in deadlines, the job store.
+"""Tables of the scheduled jobs: run claims and the job store.
+
+The daily statistics and handled check-in deadlines the job bodies write live with the scheduler
+(scheduler.models); they are re-exported here for existing imports.
 
 `job_runs` makes a scheduled run happen once even when several service processes share one job
 store: APScheduler 3 does not coordinate schedulers, so each run first inserts its
 (job_id, run_at) row and a unique-constraint failure means another process already has it.
 """
 
-from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import AwareDatetime
 from sqlalchemy import JSON, CheckConstraint, Column, Float, LargeBinary, String, Table, Unicode, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from scheduler.models import utcnow
+from scheduler.models import CheckinDeadline, DailyStats, DailyStatsBase, DailyStatsPublic
 
 RunStatus = Literal["running", "ok", "failed"]
 JOBSTORE_TABLE = "apscheduler_jobs"
+__all__ = ["JOBSTORE_TABLE", "CheckinDeadline", "DailyStats", "DailyStatsBase", "DailyStatsPublic", "JobRun",
+           "JobRunBase", "JobRunPublic", "RunStatus", "apscheduler_jobs"]
 
 # APScheduler's SQLAlchemyJobStore creates this table itself (checkfirst); declaring the identical
 # table here puts it under the migrations, and the test fixtures empty it between tests.
@@ -54,41 +58,3 @@ class JobRun(JobRunBase, table=True):
 
 class JobRunPublic(JobRunBase):
     id: int
-
-
-class DailyStatsBase(SQLModel):
-    # The local calendar day (display_utc_offset_hours) the figures are for.
-    day: date = Field(unique=True, index=True)
-    projects: int = Field(default=0, ge=0)
-    drawn: int = Field(default=0, ge=0)
-    infeasible: int = Field(default=0, ge=0)
-    seats: int = Field(default=0, ge=0)
-    # {site code: seats} and {site kind: seats}: counts only, never an expert.
-    seats_per_site: dict[str, int] = Field(default_factory=dict, sa_type=JSON)
-    seats_per_kind: dict[str, int] = Field(default_factory=dict, sa_type=JSON)
-    # Seats of revealed draws whose holder's home region is known, and those outside the project's prefecture.
-    region_known_seats: int = Field(default=0, ge=0)
-    cross_region_seats: int = Field(default=0, ge=0)
-    computed_at: AwareDatetime = Field(default_factory=utcnow)
-
-
-class DailyStats(DailyStatsBase, table=True):
-    __tablename__ = "daily_stats"
-
-    id: int | None = Field(default=None, primary_key=True)
-
-
-class DailyStatsPublic(DailyStatsBase):
-    id: int
-
-
-class CheckinDeadline(SQLModel, table=True):
-    """A project whose check-in deadline (start + checkin_grace_minutes) has been handled, once."""
-
-    __tablename__ = "checkin_deadlines"
-
-    id: int | None = Field(default=None, primary_key=True)
-    project_id: int = Field(foreign_key="projects.id", unique=True, index=True, ondelete="CASCADE")
-    handled_at: datetime = Field(default_factory=utcnow)
-    # How many registered hooks ran (0: only the ledger entry was written).
-    hooks: int = Field(default=0, ge=0)

@@ -14,6 +14,7 @@ from api.jobs.models import JobRunPublic
 from config.settings import get_settings
 from config.types import IsoDatetime
 from scheduler import statistics
+from scheduler.scope import scope_sites
 
 router = APIRouter(tags=["jobs"])
 
@@ -99,4 +100,4 @@ def stats(
     limit = get_settings().stats_max_days
     if to - from_ > timedelta(days=limit):
         raise HTTPException(422, [{"loc": ["query", "to"], "msg": f"the period may span at most {limit} days"}])
-    return statistics.compute(session, start=from_, end=to, group=group, who=who)
+    return statistics.compute(session, start=from_, end=to, group=group, site_ids=scope_sites(who))

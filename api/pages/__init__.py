@@ -15,8 +15,23 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.pages import calendar, draws, login, projects, registry, rooms, stats
+from api.pages import (
+    calendar,
+    closures,
+    draws,
+    login,
+    notices,
+    project_form,
+    projects,
+    registry,
+    rooms,
+    stats,
+    user_forms,
+    venue_forms,
+)
 
 router = APIRouter(include_in_schema=False)
-for _module in (login, calendar, projects, draws, rooms, stats, registry):
+# project_form first: its /projects/new must win over /projects/{code}.
+for _module in (login, calendar, project_form, projects, draws, notices, rooms, stats, registry, closures,
+                venue_forms, user_forms):
     router.include_router(_module.router)

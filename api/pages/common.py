@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -30,6 +30,7 @@ NAV: tuple[tuple[str, str, frozenset[str]], ...] = (
     ("/rooms/day", "nav.rooms", CONSOLE_ROLES),
     ("/stats", "nav.stats", CONSOLE_ROLES),
     ("/sites", "nav.sites", CONSOLE_ROLES),
+    ("/closures", "nav.closures", CONSOLE_ROLES),
     ("/experts", "nav.experts", COORDINATORS),
     ("/users", "nav.users", frozenset({"admin"})),
 )
@@ -132,3 +133,12 @@ def safe_next(target: str | None) -> str:
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return "/"
     return target
+
+
+# Dates the console accepts: far enough for any evaluation, clear of datetime's overflow at the ends.
+FIRST_YEAR, LAST_YEAR = 1900, 9000
+
+
+def in_range(value: date) -> bool:
+    """True when a date lies in the years the console accepts (a year 1 or 9999 would overflow)."""
+    return FIRST_YEAR <= value.year <= LAST_YEAR

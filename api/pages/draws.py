@@ -12,11 +12,13 @@ from sqlalchemy.exc import NoResultFound
 from sqlmodel import Session
 
 from api.auth.deps import SessionDep
-from api.auth.scope import visible_project_codes
+from api.auth.scope import visible_project_codes, writable_project_codes
 from api.auth.service import Principal
+from api.deps import IdPath
 from api.pages.common import COORDINATORS, aware, bad_csrf, console_user, error_page, hide, refuse
 from api.pages.projects import readable_project
 from config import clock
+from notify import service as notify_service
 from scheduler import service as draw_service
 from scheduler.exceptions import ReplacementError
 from scheduler.export import UnknownProjectError
@@ -35,8 +37,11 @@ def _back(code: str, flash: dict[str, object] | None, request: Request) -> Redir
 
 
 def _guard(request: Request, session: Session, code: str, csrf: str | None,
-           roles: frozenset[str]) -> tuple[Principal, Project] | Response:
-    """The user and project for a form action, or the page to answer instead (login, 403, 404)."""
+           roles: frozenset[str], *, write: bool = True) -> tuple[Principal, Project] | Response:
+    """The user and project for a form action, or the page to answer instead (login, 403, 404).
+
+    Acting on a project (draw, replace) needs its main site in scope, as the API; unsealing needs it visible.
+    """
     who = console_user(request, session)
     if isinstance(who, Response):
         return who
@@ -48,16 +53,20 @@ def _guard(request: Request, session: Session, code: str, csrf: str | None,
     project = readable_project(request, session, who, code)
     if isinstance(project, Response):
         return project
+    if write and not writable_project_codes(session, who, [project.code]):
+        return hide(request, session, who, f"project:{code} write")
     return who, project
 
 
-def _draw_of(request: Request, session: Session, who: Principal, code: str, draw_id: int) -> Draw | Response:
+def _draw_of(request: Request, session: Session, who: Principal, code: str, draw_id: IdPath, *,
+             write: bool = True) -> Draw | Response:
     """The draw when it holds project `code` and every project of it is in scope (as the API requires)."""
     row = draw_service.get_draw(session, draw_id=draw_id)
     if row is None or code not in (row.project_codes or []):
         return error_page(request, who, 404, "error.404")
     codes = list(row.project_codes)
-    if set(codes) - visible_project_codes(session, who, codes):
+    allowed = (writable_project_codes if write else visible_project_codes)(session, who, codes)
+    if set(codes) - allowed:
         return hide(request, session, who, f"draw:{draw_id}")
     return row
 
@@ -79,7 +88,8 @@ def prepare_draw(code: str, request: Request, session: SessionDep, csrf_token: C
 
 
 @router.post("/projects/{code}/draws/{draw_id}/run")
-def run_draw(code: str, draw_id: int, request: Request, session: SessionDep, csrf_token: CsrfField = None) -> Response:
+def run_draw(code: str, draw_id: IdPath, request: Request, session: SessionDep,
+             csrf_token: CsrfField = None) -> Response:
     """Step 2: draw with the committed seed; the committee is stored sealed (D5)."""
     guard = _guard(request, session, code, csrf_token, COORDINATORS)
     if isinstance(guard, Response):
@@ -93,18 +103,22 @@ def run_draw(code: str, draw_id: int, request: Request, session: SessionDep, csr
     except (draw_service.DrawStateError, draw_service.DrawNotFound) as exc:
         session.rollback()
         return _back(code, {"key": "draw.failed", "msg": str(exc), "error": True}, request)
+    # As the API: the drawn experts' messages are enqueued now; the outbox job (or "send now") sends them.
+    notify_service.after_draw(session, draw_id=draw_id, now=clock.now())
+    session.commit()
     return _back(code, None, request)
 
 
 @router.post("/projects/{code}/draws/{draw_id}/reveal")
-def reveal_draw(code: str, draw_id: int, request: Request, session: SessionDep,
+def reveal_draw(code: str, draw_id: IdPath, request: Request, session: SessionDep,
                 csrf_token: CsrfField = None) -> Response:
     """Unseal the committee once the evaluation has started (refused before, D5)."""
-    guard = _guard(request, session, code, csrf_token, frozenset({"admin", "coordinator", "supervisor"}))
+    guard = _guard(request, session, code, csrf_token, frozenset({"admin", "coordinator", "supervisor"}),
+                   write=False)
     if isinstance(guard, Response):
         return guard
     who, _ = guard
-    row = _draw_of(request, session, who, code, draw_id)
+    row = _draw_of(request, session, who, code, draw_id, write=False)
     if isinstance(row, Response):
         return row
     try:
@@ -118,7 +132,7 @@ def reveal_draw(code: str, draw_id: int, request: Request, session: SessionDep,
 
 @router.post("/projects/{code}/draws/{draw_id}/replacements")
 def replace_expert(
-    code: str, draw_id: int, request: Request, session: SessionDep, csrf_token: CsrfField = None,
+    code: str, draw_id: IdPath, request: Request, session: SessionDep, csrf_token: CsrfField = None,
     expert_code: Annotated[str, Form(max_length=40)] = "", reason: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
     """Replace one expert of the committee (R1) with a recorded reason (R2)."""

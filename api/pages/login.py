@@ -43,10 +43,9 @@ def login(
     try:
         user = auth_service.authenticate(session, username=username, password=password, now=clock.now(),
                                          via="web")
-    except LoginFailed as exc:
-        # The service's own message tells a locked account apart from a wrong password (both safe).
-        key = "login.locked" if "locked" in str(exc) else "login.failed"
-        return render(request, "login.html", {"next": safe_next(next), "username": username, "error": key},
+    except LoginFailed:
+        # One message for every failure: a lockout must not confirm that the name exists.
+        return render(request, "login.html", {"next": safe_next(next), "username": username, "error": "login.failed"},
                       status_code=401)
     # A fresh session on login: nothing from before the login (a planted CSRF token) carries over.
     request.session.clear()

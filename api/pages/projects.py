@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 from api.auth.deps import SessionDep
 from api.auth.scope import project_visible
 from api.auth.service import Principal
+from api.pages import panels
 from api.pages.common import COORDINATORS, aware, console_user, error_page, hide, render
 from config import clock
 from experts.models import Expert
@@ -91,9 +92,17 @@ def project_page(code: str, request: Request, session: SessionDep) -> Response:
     started = clock.now() >= aware(project.start)
     site_names = dict(session.exec(select(Site.code, Site.name)).all())
     flash = request.session.pop("flash", None)
+    bids = request.session.pop("bids", None)
+    draws = _draws(session, project, detail, started)
+    may_draw = who.role in COORDINATORS
+    drawn_ids = [d["row"].id for d in draws if d["row"].status in ("drawn", "revealed")]
+    unsealed = started and any(d["committee"] is not None for d in draws)
     return render(request, "project.html", {
         "p": project, "detail": detail, "committed": _committed(session, project.code),
-        "draws": _draws(session, project, detail, started), "started": started,
-        "may_draw": who.role in COORDINATORS, "reasons": REASONS,
+        "draws": draws, "started": started, "may_draw": may_draw, "reasons": REASONS,
+        "may_write": may_draw and who.sees_site(project.main_site_id),
+        "notices": panels.notification_panel(session, draw_ids=drawn_ids, code=project.code) if may_draw else {},
+        "replacements": panels.replacement_history(session, project=project, named=unsealed),
+        "bids": bids if isinstance(bids, dict) else None,
         "site_names": site_names, "flash": flash if isinstance(flash, dict) else None,
     }, who=who)

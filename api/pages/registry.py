@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from api.auth import service as auth_service
 from api.auth.deps import SessionDep
+from api.auth.models import ROLES
 from api.operations import service as operations
 from api.pages.common import COORDINATORS, bad_csrf, console_user, error_page, refuse, render
 from config import db
@@ -45,8 +46,8 @@ def experts_page(request: Request, session: SessionDep, q: str | None = None, pa
         return who
     if who.role not in COORDINATORS:
         return refuse(request, session, who, f"role {who.role}")
-    if page < 0 or (q is not None and len(q) > 100):
-        return error_page(request, who, 422, "error.422", field="page" if page < 0 else "q")
+    if not 0 <= page <= 1_000_000 or (q is not None and len(q) > 100):
+        return error_page(request, who, 422, "error.422", field="q" if 0 <= page <= 1_000_000 else "page")
     rows, total = expert_service.search_experts(session, text=q or None, offset=page * PAGE_SIZE, limit=PAGE_SIZE)
     return render(request, "experts.html", {
         "experts": rows, "total": total, "q": q or "", "page": page, "pages": (total + PAGE_SIZE - 1) // PAGE_SIZE,
@@ -101,4 +102,4 @@ def users_page(request: Request, session: SessionDep) -> Response:
     if who.role != "admin":
         return refuse(request, session, who, f"role {who.role}")
     users = [auth_service.public(session, u) for u in auth_service.list_users(session)]
-    return render(request, "users.html", {"users": users}, who=who)
+    return render(request, "users.html", {"users": users, "roles": ROLES, "v": {}}, who=who)

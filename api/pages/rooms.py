@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 
 from api.auth.deps import SessionDep
 from api.auth.service import Principal
-from api.pages.common import aware, console_user, error_page, hide, local_tz, render
+from api.pages.common import aware, console_user, error_page, hide, in_range, local_tz, render
 from config import clock
 from experts.models import Expert
 from scheduler import service as draw_service
@@ -67,6 +67,8 @@ def rooms_day(request: Request, session: SessionDep, site: str | None = None, da
     try:
         day = datetime.strptime(date, "%Y-%m-%d").date() if date else clock.now().astimezone(local_tz()).date()
     except ValueError:
+        return error_page(request, who, 422, "error.422", field="date (YYYY-MM-DD)")
+    if not in_range(day):
         return error_page(request, who, 422, "error.422", field="date (YYYY-MM-DD)")
     sites = [s for s in session.exec(select(Site).order_by(col(Site.code))).all() if who.sees_site(s.id)]
     chosen = _chosen(request, session, who, sites, site)

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from api.auth.deps import SessionDep
-from api.pages.common import console_user, error_page, local_tz, render
+from api.pages.common import console_user, error_page, in_range, local_tz, render
 from config import clock
 from scheduler import statistics
 
@@ -51,7 +51,9 @@ def _period(start: str | None, end: str | None) -> tuple[date, date] | str:
         last = date.fromisoformat(end) if end else _month_start(today.year, today.month + 7)
     except ValueError:
         return "to"
-    if last <= first or (last - first).days > 3 * 366:
+    if not in_range(first):
+        return "from"
+    if last <= first or (last - first).days > 3 * 366 or not in_range(last):
         return "to"
     return first, last
 

@@ -1,97 +1,28 @@
 """The console in a real browser: headless Chromium (playwright) against the service run by uvicorn.
 
-The service runs in-process in a thread on a free 127.0.0.1 port, on a temporary SQLite database
-with the tiny day and the test users loaded; `config.clock.now` is patched so the test can move
-the service's clock past the evaluation's start. The system's Chromium is driven (never a
-downloaded one). Without /usr/bin/chromium the tests are skipped, except under CI=true.
+See `tests/e2e/support.py` for the set-up (temporary SQLite, tiny day, patched clock, system Chromium).
 """
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 
 import pytest
-from sqlmodel import Session
 
-from config import clock, db
-from config.migrate import stamp
-from scheduler.importer import import_instance
-from tests.api_support import AFTER_START, BEFORE_START, PASSWORD, seed_users
-from tests.factories_instance import tiny_day
+from tests.api_support import AFTER_START, PASSWORD
+from tests.e2e.support import CHROMIUM, LAUNCH_ARGS, SHOTS, Clock, serve
+from tests.e2e.support import need_chromium as _need_chromium
 
-CHROMIUM = Path(os.environ.get("YIDI_TEST_CHROMIUM", "/usr/bin/chromium"))
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-               "--disable-sync", "--no-first-run"]
 EXPERT_CODE = re.compile(r"\bE(0[1-9]|1[0-5])\b")
-SHOTS = Path(os.environ.get("YIDI_TEST_SCREENSHOTS", "/tmp"))
-
-
-def _need_chromium() -> None:
-    if CHROMIUM.exists():
-        return
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"Chromium is required under CI=true: {CHROMIUM} is absent", pytrace=False)
-    pytest.skip(f"no Chromium at {CHROMIUM}: the browser tests need the system's chromium package")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Clock:
-    """The service's clock, movable by the test."""
-
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def now(self) -> datetime:
-        """The time the test set."""
-        return self.at
 
 
 @pytest.fixture
 def service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, Clock]]:
     """The whole app served by uvicorn in a thread; yields its base URL and its clock."""
-    import uvicorn
-
-    from api.main import create_app
-
-    engine = db.make_engine(f"sqlite:///{tmp_path / 'e2e.db'}")
-    db.create_all(engine)
-    stamp(engine)
-    with Session(engine) as session:
-        import_instance(session, tiny_day()[0])
-        session.commit()
-        seed_users(session)
-    moving = Clock(BEFORE_START)
-    monkeypatch.setattr(db, "get_engine", lambda url=None: engine)
-    monkeypatch.setattr("api.deps.get_engine", lambda url=None: engine)
-    monkeypatch.setattr("api.main.get_engine", lambda url=None: engine)
-    monkeypatch.setattr(clock, "now", moving.now)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("the service did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}", moving
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        engine.dispose()
+    with serve(tmp_path, monkeypatch) as running:
+        yield running
 
 
 def _visible_text(page: object) -> str:

@@ -96,7 +96,7 @@ def test_duplicates_are_domain_errors(session: Session, monkeypatch: pytest.Monk
     with pytest.raises(DuplicateCodeError):
         _orgs(session, "ORG-1")
     # A concurrent insert the pre-check cannot see is caught by the unique index, still cleanly.
-    monkeypatch.setattr(service, "_code_taken", lambda *_args: False)
+    monkeypatch.setattr(service, "code_taken", lambda *_args: False)
     with pytest.raises(DuplicateCodeError):
         service.create_expert(session, data=_expert("E000001"))
     assert session.exec(select(func.count()).select_from(Expert)).one() == 1

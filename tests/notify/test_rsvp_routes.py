@@ -83,6 +83,8 @@ def test_decline_link_replaces_with_first_alternate_and_invites_them(
     new_room = next(s["room"] for s in after["seats"] if s["expert"] == alternate)
     assert new_room in msg.get_content() and "/rsvp/" in msg.get_content()
 
+    # A later draw-wide enqueue invites nobody again: the replacement's message was its invitation.
+    assert client.post(f"/api/draws/{draw_id}/notifications", headers=coord).json() == {"enqueued": 0}
     # A second decline does nothing and says so; the old link can no longer confirm.
     again = client.post(decline, data={"action": "decline"})
     assert again.status_code == 200 and "未做任何更改" in again.text

@@ -16,6 +16,7 @@ from sqlmodel import select as sm_select
 
 from experts.models import Expert, ExpertSpecialty, Penalty, Relation
 from scheduler import export as export_mod
+from scheduler import normal_form
 from scheduler.exceptions import InstanceError
 from scheduler.export import UnknownProjectError, export_instance, import_instance, normalise_instance
 from scheduler.instance import canonical_bytes, parse_instance
@@ -170,7 +171,7 @@ def test_history_and_bookings_are_cut_to_the_plan_window(engine: Engine) -> None
 def test_display_offset_comes_from_settings(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     _import(engine, rich_instance())
     fake = types.SimpleNamespace(display_utc_offset_hours=0, rules_file=None)
-    monkeypatch.setattr(export_mod, "get_settings", lambda: fake)
+    monkeypatch.setattr(normal_form, "get_settings", lambda: fake)
     out = _export(engine)
     assert _by(out["projects"], "id", "P1")["start"] == "2026-11-23T01:00:00+00:00"
 

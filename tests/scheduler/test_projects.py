@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 
 import ledger
 from scheduler import projects, service
+from scheduler.commitments import draw_result
 from scheduler.export import export_instance
 from scheduler.importer import import_instance
 from scheduler.models import Draw, NeedIn, ProjectCreate, ProjectUpdate
@@ -85,7 +86,7 @@ def test_update_while_planned_then_frozen_after_draw(loaded: Session) -> None:
 def test_bid_opening_replaces_only_the_conflicted_expert(loaded: Session) -> None:
     row = service.draw(loaded, project_codes=["P1"], seed_hex="5eed")
     assert row.id is not None
-    before = service._result(row)["projects"][0]
+    before = draw_result(row)["projects"][0]
     target = before["seats"][1]
     employer = f"EMP{target['expert'][1:]}"
     report = projects.open_bids(loaded, code="P1", bidder_codes=["BID1", employer], now=BEFORE)
@@ -108,7 +109,7 @@ def test_bid_opening_after_start_names_and_without_conflict_changes_nothing(load
     sealed = loaded.get(Draw, row.id).sealed_result  # type: ignore[union-attr]
     report = projects.open_bids(loaded, code="P1", bidder_codes=["BID2"], now=BEFORE)
     assert report["conflicted"] == 0 and loaded.get(Draw, row.id).sealed_result == sealed  # type: ignore[union-attr]
-    first = service._result(row)["projects"][0]["seats"][0]["expert"]
+    first = draw_result(row)["projects"][0]["seats"][0]["expert"]
     late = projects.open_bids(loaded, code="P1", bidder_codes=[f"EMP{first[1:]}"], now=AFTER + timedelta(minutes=5))
     assert late["replaced"] == 1 and late["replacements"][0]["replaced"] == first
     assert len(loaded.exec(select(Draw)).all()) == 1

@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 
 import ledger
 from scheduler import service
+from scheduler.commitments import draw_result
 from scheduler.export import export_instance
 from scheduler.importer import import_instance
 from scheduler.models import Draw, DrawProject, Seat
@@ -49,7 +50,7 @@ def _legal(session: Session, result: dict[str, Any]) -> list[Any]:
 def test_closing_an_aux_site_replans_only_its_seats(session: Session) -> None:
     row = _drawn(session)
     assert row.id is not None
-    before = service._result(row)["projects"][0]
+    before = draw_result(row)["projects"][0]
     at_auxa = [s for s in before["seats"] if s["site"] == "AUXA"]
     assert at_auxa
     report = replan_closure(session, site_code="AUXA", room_code=None, start=DAY[0], end=DAY[1], now=BEFORE)
@@ -63,7 +64,7 @@ def test_closing_an_aux_site_replans_only_its_seats(session: Session) -> None:
                                                                      if s in before["seats"]]
     assert {s["expert"] for s in after["seats"]} == {s["expert"] for s in before["seats"]}
     assert report["replanned"][0]["moved"] == len(at_auxa)
-    assert _legal(session, {**service._result(session.get(Draw, row.id)), "projects": [after]}) == []  # type: ignore[arg-type]
+    assert _legal(session, {**draw_result(session.get(Draw, row.id)), "projects": [after]}) == []  # type: ignore[arg-type]
     stored = {(e, n, r) for e, n, _, r in _seats(session, row)}
     assert stored == {(s["expert"], s["need"], s["room"]) for s in after["seats"]}
     dp = session.exec(select(DrawProject).where(DrawProject.draw_id == row.id)).one()
@@ -74,25 +75,25 @@ def test_closing_an_aux_site_replans_only_its_seats(session: Session) -> None:
 def test_closing_the_main_site_is_reported_and_changes_nothing(session: Session) -> None:
     row = _drawn(session)
     assert row.id is not None
-    seats, result = _seats(session, row), service._result(row)
+    seats, result = _seats(session, row), draw_result(row)
     report = replan_closure(session, site_code="MAIN", room_code=None, start=DAY[0], end=DAY[1], now=BEFORE)
     session.commit()
     assert report["replanned"] == [] and report["blocked"][0]["project"] == "P1"
     assert report["blocked"][0]["advice"] and "S1" in report["blocked"][0]["rules"]
-    assert _seats(session, row) == seats and service._result(session.get(Draw, row.id)) == result  # type: ignore[arg-type]
+    assert _seats(session, row) == seats and draw_result(session.get(Draw, row.id)) == result  # type: ignore[arg-type]
 
 
 def test_room_closure_moves_the_group_to_another_room_of_the_site(session: Session) -> None:
     inst, _ = tiny_day()
     inst["sites"][1] = site("AUXA", 36.65, 117.62, seats=(6, 4))
     row = _drawn(session, inst)
-    before = service._result(row)["projects"][0]
+    before = draw_result(row)["projects"][0]
     (used,) = {s["room"] for s in before["seats"] if s["site"] == "AUXA"}
     other = "AUXA-R1" if used == "AUXA-R2" else "AUXA-R2"
     report = replan_closure(session, site_code="AUXA", room_code=used, start=DAY[0], end=DAY[1], now=BEFORE)
     session.commit()
     assert report["replanned"][0]["moved"] == sum(s["site"] == "AUXA" for s in before["seats"])
-    after = service._result(session.get(Draw, row.id))["projects"][0]  # type: ignore[arg-type]
+    after = draw_result(session.get(Draw, row.id))["projects"][0]  # type: ignore[arg-type]
     assert {s["room"] for s in after["seats"] if s["site"] == "AUXA"} == {other}
     assert [s for s in after["seats"] if s["site"] != "AUXA"] == [s for s in before["seats"] if s["site"] != "AUXA"]
     assert after["aux_sites"] == ["AUXA", "AUXB"]
@@ -100,10 +101,10 @@ def test_room_closure_moves_the_group_to_another_room_of_the_site(session: Sessi
 
 def test_closure_outside_the_window_or_bad_input(session: Session) -> None:
     row = _drawn(session)
-    result = service._result(row)
+    result = draw_result(row)
     late = (datetime(2026, 11, 24, tzinfo=UTC), datetime(2026, 11, 25, tzinfo=UTC))
     report = replan_closure(session, site_code="AUXA", room_code=None, start=late[0], end=late[1], now=BEFORE)
-    assert report["replanned"] == report["blocked"] == [] and service._result(row) == result
+    assert report["replanned"] == report["blocked"] == [] and draw_result(row) == result
     from scheduler.replan import ReplanInputError
 
     for kwargs, field in (({"site_code": "NOPE"}, "site_code"), ({"room_code": "MAIN-R1"}, "room_code"),
@@ -120,7 +121,7 @@ def test_expert_who_cannot_reach_another_site_is_replaced(session: Session) -> N
 
     row = _drawn(session)
     assert row.id is not None
-    before = service._result(row)["projects"][0]
+    before = draw_result(row)["projects"][0]
     far = next(s for s in before["seats"] if s["site"] == "AUXA")
     # ~97 km from AUXA, over 100 km from MAIN and AUXB: this expert can sit nowhere else (S3).
     expert = session.exec(select(Expert).where(Expert.code == far["expert"])).one()
@@ -134,4 +135,4 @@ def test_expert_who_cannot_reach_another_site_is_replaced(session: Session) -> N
     assert far["expert"] not in {s["expert"] for s in after["seats"]} and len(after["seats"]) == len(before["seats"])
     assert after["replacements"][0]["reason"] == "site_closed"
     assert session.exec(select(Replacement)).one().reason == "site_closed"
-    assert _legal(session, {**service._result(session.get(Draw, row.id)), "projects": [after]}) == []  # type: ignore[arg-type]
+    assert _legal(session, {**draw_result(session.get(Draw, row.id)), "projects": [after]}) == []  # type: ignore[arg-type]

@@ -12,11 +12,10 @@ import pytest
 from sqlmodel import Session, select
 
 import ledger
-from api.jobs.models import CheckinDeadline, DailyStats
 from config.settings import get_settings
 from scheduler import scheduled, service
 from scheduler.importer import import_instance
-from scheduler.models import Draw, Project
+from scheduler.models import CheckinDeadline, DailyStats, Draw, Project
 from tests.factories_instance import tiny_day
 from tests.scheduler.test_statistics import stats_day
 

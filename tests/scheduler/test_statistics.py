@@ -130,6 +130,20 @@ def test_scope_keeps_the_callers_projects_and_sites(session: Session) -> None:
     assert empty["totals"]["projects"] == 0 and empty["cross_region"]["share"] is None
 
 
+def test_scope_given_as_site_ids_is_the_principals_scope(session: Session) -> None:
+    stats_day(session)
+    auxa = frozenset({_site_id(session, "AUXA")})
+    who = Principal(user_id=1, username="c", role="coordinator", all_sites=False, site_ids=auxa)
+    by_sites = statistics.compute(session, start=WEEK_FROM, end=WEEK_TO, site_ids=auxa)
+    assert by_sites == statistics.compute(session, start=WEEK_FROM, end=WEEK_TO, who=who)
+    assert by_sites["totals"]["projects"] == 1
+    everyone = Principal(user_id=2, username="a", role="admin", all_sites=True, site_ids=frozenset())
+    assert (statistics.compute(session, start=WEEK_FROM, end=WEEK_TO, who=everyone)
+            == statistics.compute(session, start=WEEK_FROM, end=WEEK_TO, site_ids=None))
+    with pytest.raises(TypeError):
+        statistics.compute(session, start=WEEK_FROM, end=WEEK_TO, site_ids=auxa, who=who)
+
+
 @pytest.mark.parametrize("revealed", [False, True])
 def test_a_real_draw_is_unsealed_for_statistics_only_once_revealed(session: Session, revealed: bool) -> None:
     inst = stats_instance()

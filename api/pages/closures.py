@@ -1,0 +1,132 @@
+"""Closures of sites and rooms: list, create, re-plan the drawn projects they affect, reopen (delete)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
+from sqlmodel import Session, col, select
+
+import ledger
+from api.auth.deps import SessionDep
+from api.auth.scope import project_scope_clause
+from api.auth.service import Principal
+from api.deps import IdPath
+from api.pages.common import COORDINATORS, console_user, error_page, hide, render
+from api.pages.forms import FormError, local_datetime, validation_field, writer
+from config import clock
+from scheduler.replan import ReplanInputError, replan_closure
+from venues import closures as closure_service
+from venues.exceptions import VenueError
+from venues.models import Closure, ClosureCreate, Room, Site
+
+logger = logging.getLogger(__name__)
+router = APIRouter(include_in_schema=False)
+Text = Annotated[str, Form(max_length=500)]
+
+
+def _page(request: Request, session: Session, who: Principal, *, error: str | None = None,
+          values: dict[str, Any] | None = None, report: dict[str, Any] | None = None,
+          status_code: int = 200) -> Response:
+    sites = [s for s in session.exec(select(Site).order_by(col(Site.code))).all() if who.sees_site(s.id)]
+    rows = closure_service.list_closures(session, site_ids=[s.id for s in sites if s.id is not None])
+    rooms = list(session.exec(select(Room).where(col(Room.site_id).in_([s.id for s in sites]))
+                              .order_by(col(Room.code))).all())
+    return render(request, "closures.html", {
+        "closures": [closure_service.public(session, c) for c in rows], "sites": sites, "rooms": rooms,
+        "may_write": who.role in COORDINATORS, "error": error, "v": values or {}, "report": report,
+    }, who=who, status_code=status_code)
+
+
+@router.get("/closures")
+def closures_page(request: Request, session: SessionDep) -> Response:
+    """The closures of the sites in the user's scope, and the form to record one."""
+    who = console_user(request, session)
+    if isinstance(who, Response):
+        return who
+    return _page(request, session, who)
+
+
+@router.post("/closures")
+def create_closure(request: Request, session: SessionDep, csrf_token: Annotated[str | None, Form()] = None,
+                   site_code: Text = "", room_code: Text = "", start: Text = "", end: Text = "",
+                   reason: Text = "") -> Response:
+    """Record a closure of a site in the user's scope (or one of its rooms); bad input is shown (422)."""
+    who = writer(request, session, csrf_token, COORDINATORS)
+    if isinstance(who, Response):
+        return who
+    values = {"site_code": site_code, "room_code": room_code, "start": start, "end": end, "reason": reason}
+    site = session.exec(select(Site).where(Site.code == site_code)).first()
+    if site is not None and not who.sees_site(site.id):
+        return hide(request, session, who, f"site:{site_code}")
+    try:
+        data = ClosureCreate.model_validate({
+            "site_code": site_code, "room_code": room_code.strip() or None, "reason": reason.strip(),
+            "start": local_datetime(start, "start"), "end": local_datetime(end, "end")})
+        closure = closure_service.create_closure(session, data=data, actor=who.actor)
+    except ValidationError as exc:
+        session.rollback()
+        return _page(request, session, who, error=validation_field(exc), values=values, status_code=422)
+    except FormError as exc:
+        return _page(request, session, who, error=f"{exc.field}: {exc}", values=values, status_code=422)
+    except VenueError as exc:
+        session.rollback()
+        return _page(request, session, who, error=f"site_code / room_code: {exc}", values=values, status_code=422)
+    # Ledgered as the API does (venue.closure.create), so both paths leave the same trail.
+    ledger.append(session, kind="venue.closure.create", subject=f"closure:{closure.id}", actor=who.actor,
+                  payload={"site": data.site_code, "room": data.room_code, "start": data.start.isoformat(),
+                           "end": data.end.isoformat(), "reason": data.reason})
+    session.commit()
+    return RedirectResponse("/closures", status_code=303)
+
+
+def _closure(request: Request, session: Session, who: Principal, closure_id: int) -> Closure | Response:
+    closure = closure_service.get_closure(session, closure_id=closure_id)
+    if closure is None:
+        return error_page(request, who, 404, "error.404")
+    if not who.sees_site(closure.site_id):
+        return hide(request, session, who, f"closure:{closure_id}")
+    return closure
+
+
+@router.post("/closures/{closure_id}/replan")
+def replan(closure_id: IdPath, request: Request, session: SessionDep,
+           csrf_token: Annotated[str | None, Form()] = None) -> Response:
+    """Re-plan the drawn projects in scope holding seats in the closed site or room; shows the report."""
+    who = writer(request, session, csrf_token, COORDINATORS)
+    if isinstance(who, Response):
+        return who
+    closure = _closure(request, session, who, closure_id)
+    if isinstance(closure, Response):
+        return closure
+    seen = closure_service.public(session, closure)
+    try:
+        report = replan_closure(session, site_code=seen.site_code, room_code=seen.room_code, start=seen.start,
+                                end=seen.end, now=clock.now(), scope=project_scope_clause(who), actor=who.actor)
+    except ReplanInputError as exc:
+        session.rollback()
+        return _page(request, session, who, error=f"{exc.field}: {exc}", status_code=422)
+    session.commit()
+    return _page(request, session, who, report=report)
+
+
+@router.post("/closures/{closure_id}/delete")
+def reopen(closure_id: IdPath, request: Request, session: SessionDep,
+           csrf_token: Annotated[str | None, Form()] = None) -> Response:
+    """Reopen: remove the closure (ledgered as the API's DELETE)."""
+    who = writer(request, session, csrf_token, COORDINATORS)
+    if isinstance(who, Response):
+        return who
+    closure = _closure(request, session, who, closure_id)
+    if isinstance(closure, Response):
+        return closure
+    seen = closure_service.public(session, closure)
+    closure_service.delete_closure(session, closure=closure)
+    ledger.append(session, kind="venue.closure.delete", subject=f"closure:{closure_id}", actor=who.actor,
+                  payload={"site": seen.site_code, "room": seen.room_code, "start": seen.start.isoformat(),
+                           "end": seen.end.isoformat()})
+    session.commit()
+    return RedirectResponse("/closures", status_code=303)

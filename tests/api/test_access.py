@@ -1,0 +1,205 @@
+"""Every API operation tried by every role and scope: refusals are 401/403/404, ledgered, and leak nothing.
+
+The operations come from the OpenAPI document, so a new route without a POLICY entry fails this
+test until its access rule is declared here. The invariants checked for each (operation, user):
+  1. anonymous callers get 401 (the token endpoint excepted);
+  2. a role outside the operation's roles gets 403 naming `authorization`;
+  3. users whose scope holds neither project P1 (sites MAIN, AUXA, AUXB) nor site MAIN — `coord_off`,
+     `super_off` — never get a 2xx on an operation aimed at P1, its draw or MAIN, and lists show them
+     nothing of P1; `coord_auxa` (AUXA, an auxiliary site of P1) may read P1 but never act on it;
+  4. a user in role and scope never gets 401, a 403 for `authorization`, or a 5xx;
+  5. no refused answer names an expert, and every refusal adds an `auth.denied` ledger entry.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, func, select
+
+from ledger.models import LedgerEntry
+from tests.api_support import app_client, bearer
+
+ALL = {"admin", "coordinator", "supervisor", "expert", "terminal"}
+STAFF = {"admin", "coordinator", "supervisor"}
+COORD = {"admin", "coordinator"}
+ADMIN = {"admin"}
+ROLE = {"admin": "admin", "coord": "coordinator", "coord_auxa": "coordinator", "coord_off": "coordinator",
+        "super": "supervisor", "super_off": "supervisor", "expert1": "expert", "term1": "terminal"}
+OUTSIDE = {"coord_off", "super_off"}  # scope holds nothing of P1 nor MAIN
+EXPERT_CODE = re.compile(r"\bE(0[1-9]|1[0-5])\b")
+START, END = "2026-11-23T07:00:00+08:00", "2026-11-23T20:00:00+08:00"
+
+# (method, path) -> (roles, target): target "P1" read of P1 / its draw; "P1w" acting on P1 (main site
+# only); "MAIN" acting on site MAIN; "own" the caller's own object; "pool" the province-wide pool;
+# "centre" needs a centre-wide (all sites) user; None: not tied to one site.
+POLICY: dict[tuple[str, str], tuple[set[str], str | None]] = {
+    ("GET", "/api/auth/me"): (ALL, None),
+    ("GET", "/api/users"): (ADMIN, None),
+    ("POST", "/api/users"): (ADMIN, None),
+    ("PATCH", "/api/users/{username}"): (ADMIN, None),
+    ("POST", "/api/draws"): (COORD, "P1w"),
+    ("POST", "/api/draws/commitments"): (COORD, "P1w"),
+    ("POST", "/api/draws/{draw_id}/run"): (COORD, "P1w"),
+    ("GET", "/api/draws/{draw_id}"): (STAFF, "P1"),
+    ("POST", "/api/draws/{draw_id}/reveal"): (STAFF, "P1"),
+    ("POST", "/api/draws/{draw_id}/replacements"): (COORD, "P1w"),
+    ("POST", "/api/draws/{draw_id}/notifications"): (COORD, "P1w"),
+    ("GET", "/api/draws/{draw_id}/notifications"): (COORD, "P1"),
+    ("POST", "/api/projects"): (COORD, "MAIN"),
+    ("GET", "/api/projects"): (STAFF, None),
+    ("GET", "/api/projects/{code}"): (STAFF, "P1"),
+    ("PATCH", "/api/projects/{code}"): (COORD, "P1w"),
+    ("POST", "/api/projects/{code}/cancel"): (COORD, "P1w"),
+    ("POST", "/api/projects/{code}/bidders"): (COORD, "P1w"),
+    ("POST", "/api/replan"): (COORD, "MAIN"),
+    ("POST", "/api/replan/closures/{closure_id}"): (COORD, "MAIN"),
+    ("GET", "/api/jobs"): (ADMIN, None),
+    ("GET", "/api/stats"): (STAFF, None),
+    ("GET", "/api/sites"): (STAFF, None),
+    ("POST", "/api/sites"): (COORD, "centre"),
+    ("GET", "/api/sites/{code}"): (STAFF, None),
+    ("PATCH", "/api/sites/{code}"): (COORD, "MAIN"),
+    ("GET", "/api/sites/{code}/rooms"): (STAFF, None),
+    ("POST", "/api/sites/{code}/rooms"): (COORD, "MAIN"),
+    ("GET", "/api/rooms/{code}"): (STAFF, None),
+    ("PATCH", "/api/rooms/{code}"): (COORD, "MAIN"),
+    ("GET", "/api/closures"): (STAFF, None),
+    ("POST", "/api/closures"): (COORD, "MAIN"),
+    ("DELETE", "/api/closures/{closure_id}"): (COORD, "MAIN"),
+    ("GET", "/api/experts"): (COORD, "pool"),
+    ("POST", "/api/experts"): (COORD, "centre"),
+    ("POST", "/api/experts/import"): (COORD, "centre"),
+    ("GET", "/api/experts/{code}"): (COORD, "pool"),
+    ("PATCH", "/api/experts/{code}"): (COORD, "centre"),
+    ("POST", "/api/experts/{code}/suspend"): (COORD, "centre"),
+    ("POST", "/api/experts/{code}/reinstate"): (COORD, "centre"),
+    ("GET", "/api/experts/{code}/leave"): (COORD, "pool"),
+    ("POST", "/api/experts/{code}/leave"): (COORD, "centre"),
+    ("GET", "/api/experts/{code}/relations"): (COORD, "pool"),
+    ("POST", "/api/experts/{code}/relations"): (COORD, "centre"),
+    ("GET", "/api/experts/{code}/penalties"): (COORD, "pool"),
+    ("POST", "/api/experts/{code}/penalties"): (COORD, "centre"),
+    ("GET", "/api/operations/{operation_id}"): (ALL, "own"),  # its creator (coord here) and admins
+}
+# Destructive operations run last, so every other one still finds P1 and the closure.
+LAST = [("DELETE", "/api/closures/{closure_id}"), ("POST", "/api/projects/{code}/cancel")]
+CSV = b"code,name,birth_date,region,lat,lon,specialties\nE90,New,1970-01-01,370102,36.6,117.0,A0801\n"
+
+
+def _request(c: TestClient, method: str, path: str, ids: dict[str, Any], headers: dict[str, str]) -> Any:
+    """Call one operation with path parameters aimed at P1 / MAIN and a body that passes validation."""
+    code = "P1" if "/projects/" in path else "MAIN" if "/sites/" in path else "E02" if "/experts/" in path \
+        else "MAIN-R1"
+    url = path.format(draw_id=ids["draw"], code=code, username="coord_off", closure_id=ids["closure"],
+                      operation_id=ids["operation"])
+    body: dict[str, Any] | None = {
+        ("POST", "/api/users"): {"username": "new_user", "password": "long-enough-password", "role": "supervisor"},
+        ("PATCH", "/api/users/{username}"): {"display_name": "x"},
+        ("POST", "/api/draws"): {"project_codes": ["P1"]},
+        ("POST", "/api/draws/commitments"): {"project_codes": ["P1"]},
+        ("POST", "/api/draws/{draw_id}/replacements"): {"project_code": "P1", "expert_code": "E01",
+                                                        "reason": "declined"},
+        ("POST", "/api/projects"): {"code": "PX", "procedure": "gp_negotiation", "budget": 1000, "region": "370102",
+                                    "start": START, "end": END, "size": 2, "representatives": 0,
+                                    "tenderer_code": "TEND", "main_site_code": "MAIN", "aux_site_codes": [],
+                                    "needs": [{"specialty": "A0801", "count": 2}]},
+        ("PATCH", "/api/projects/{code}"): {"name": "renamed"},
+        ("POST", "/api/projects/{code}/bidders"): {"bidder_codes": ["BID1"]},
+        ("POST", "/api/replan"): {"site_code": "MAIN", "start": START, "end": END},
+        ("POST", "/api/sites"): {"code": "NEW", "region": "370102", "lat": 36.6, "lon": 117.0},
+        ("PATCH", "/api/sites/{code}"): {"name": "renamed"},
+        ("POST", "/api/sites/{code}/rooms"): {"code": "MAIN-R9", "seats": 4},
+        ("PATCH", "/api/rooms/{code}"): {"seats": 8},
+        ("POST", "/api/closures"): {"site_code": "MAIN", "start": START, "end": END, "reason": "test"},
+        ("POST", "/api/experts"): {"code": "E91", "birth_date": "1970-01-01", "region": "370102", "lat": 36.6,
+                                   "lon": 117.0, "specialties": ["A0801"]},
+        ("PATCH", "/api/experts/{code}"): {"name": "renamed"},
+        ("POST", "/api/experts/{code}/leave"): {"from_date": "2027-01-01", "to_date": "2027-01-02"},
+        ("POST", "/api/experts/{code}/relations"): {"org_code": "BID1", "kind": "avoid"},
+        ("POST", "/api/experts/{code}/penalties"): {"date": "2026-01-01", "reason": "late"},
+    }.get((method, path))
+    if (method, path) == ("POST", "/api/experts/import"):
+        return c.post(url, headers=headers, files={"file": ("pool.csv", io.BytesIO(CSV), "text/csv")})
+    return c.request(method, url, headers=headers, json=body)
+
+
+def _authz_403(r: Any) -> bool:
+    return r.status_code == 403 and any(d.get("loc") == ["authorization"] for d in r.json().get("detail", []))
+
+
+def _denied(engine: Engine) -> int:
+    with Session(engine) as s:
+        return int(s.exec(select(func.count()).select_from(LedgerEntry)
+                          .where(LedgerEntry.kind == "auth.denied")).one())
+
+
+def test_every_operation_by_every_role(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    with app_client(engine, monkeypatch) as c:
+        heads = {u: bearer(c, u) for u in ROLE}
+        admin = heads["admin"]
+        draw = c.post("/api/draws", json={"project_codes": ["P1"], "seed": "5eed"}, headers=admin).json()["id"]
+        closure = c.post("/api/closures", json={"site_code": "MAIN", "start": "2026-12-01T08:00:00+08:00",
+                                                "end": "2026-12-01T18:00:00+08:00", "reason": "x"},
+                         headers=admin).json()["id"]
+        op = c.post("/api/experts/import", headers=heads["coord"],
+                    files={"file": ("pool.csv", io.BytesIO(CSV), "text/csv")}).json()["id"]
+        ids = {"draw": draw, "closure": closure, "operation": op}
+        ops = [(m.upper(), p) for p, item in c.get("/openapi.json").json()["paths"].items() if p.startswith("/api/")
+               for m in item if (m.upper(), p) != ("POST", "/api/auth/token")]
+        undeclared = sorted(set(ops) - set(POLICY))
+        assert not undeclared, f"declare the access rule of {undeclared} in POLICY"
+        ops = [o for o in ops if o not in LAST] + LAST
+        # Refused callers first, so that state changes by allowed ones come after.
+        users = ["anonymous", "expert1", "term1", "coord_off", "super_off", "super", "coord_auxa", "coord", "admin"]
+        problems: list[str] = []
+        for method, path in ops:
+            roles, target = POLICY[method, path]
+            for user in users:
+                before = _denied(engine)
+                r = _request(c, method, path, ids, heads.get(user, {}))
+                where = f"{user} {method} {path} -> {r.status_code} {r.text[:120]}"
+                if r.status_code >= 500:
+                    problems.append("5xx: " + where)
+                    continue
+                role = ROLE.get(user)
+                refused = r.status_code == 401 or _authz_403(r) or r.status_code == 404
+                must_refuse = True
+                if user == "anonymous":
+                    ok = r.status_code == 401
+                elif role not in roles:
+                    ok = _authz_403(r)
+                elif user in OUTSIDE and target in ("P1", "P1w", "MAIN") or \
+                        user == "coord_auxa" and target in ("P1w", "MAIN") or \
+                        user in OUTSIDE | {"coord_auxa"} and target == "centre" or \
+                        target == "own" and user not in ("coord", "admin"):
+                    ok = refused
+                else:
+                    must_refuse = False
+                    ok = r.status_code != 401 and not _authz_403(r)
+                if not ok:
+                    problems.append("policy: " + where)
+                if must_refuse and ok:
+                    if EXPERT_CODE.search(r.text):
+                        problems.append("leak: " + where)
+                    if _denied(engine) <= before:
+                        problems.append("not ledgered: " + where)
+        assert not problems, "\n".join(problems)
+
+
+def test_lists_show_nothing_out_of_scope(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    with app_client(engine, monkeypatch) as c:
+        c.post("/api/draws", json={"project_codes": ["P1"], "seed": "5eed"}, headers=bearer(c, "admin"))
+        for user in OUTSIDE:
+            h = bearer(c, user)
+            assert c.get("/api/projects", headers=h).json()["total"] == 0
+            stats = c.get("/api/stats", params={"from": "2026-11-01T00:00:00+08:00", "to": "2026-12-01T00:00:00+08:00"},
+                          headers=h)
+            assert stats.status_code == 200 and "P1" not in stats.text and not EXPERT_CODE.search(stats.text)
+        inside = c.get("/api/projects", headers=bearer(c, "coord_auxa")).json()
+        assert [p["code"] for p in inside["items"]] == ["P1"]
