@@ -66,7 +66,7 @@ def enqueue_reminders(session: Session, *, now: datetime) -> dict[str, Any]:
 
 
 def reveal_started(session: Session, *, now: datetime) -> dict[str, Any]:
-    """Reveal every drawn, unrevealed draw whose earliest project has started (D3, D5)."""
+    """Unseal the started projects of every draw not yet wholly revealed (each at its own start, D5)."""
     rows = session.exec(select(Draw.id, Project.start).join(DrawProject, col(DrawProject.draw_id) == col(Draw.id))
                         .join(Project, col(Project.id) == col(DrawProject.project_id))
                         .where(Draw.status == "drawn")).all()
@@ -78,8 +78,10 @@ def reveal_started(session: Session, *, now: datetime) -> dict[str, Any]:
     failed: list[int] = []
     for draw_id in sorted(d for d, start in first.items() if start <= now):
         try:
+            before = service.unsealed_projects(session, draw_id=draw_id)
             service.reveal(session, draw_id=draw_id, now=now, actor=ACTOR)
-            revealed.append(draw_id)
+            if service.unsealed_projects(session, draw_id=draw_id) != before:
+                revealed.append(draw_id)
         except Exception as exc:  # one bad draw must not keep the others sealed
             session.rollback()
             failed.append(draw_id)

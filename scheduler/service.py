@@ -167,28 +167,83 @@ def get_draw(session: Session, *, draw_id: int) -> Draw | None:
     return session.get(Draw, draw_id)
 
 
-def _starts(session: Session, result: dict[str, Any]) -> list[datetime]:
+def _starts(session: Session, result: dict[str, Any]) -> dict[str, datetime]:
     codes = [p["project"] for p in result["projects"]]
-    return [p.start for p in session.exec(select(Project).where(col(Project.code).in_(codes)))]
+    return {p.code: as_aware(p.start) for p in session.exec(select(Project).where(col(Project.code).in_(codes)))}
+
+
+def unsealed_projects(session: Session, *, draw_id: int) -> set[str]:
+    """The codes of the draw's projects whose committees have been unsealed (from the ledger's reveals)."""
+    out: set[str] = set()
+    for entry in ledger.entries(session, kind_prefix="draw.reveal", subject=f"draw:{draw_id}", limit=1000):
+        payload = json.loads(entry.payload)
+        if "projects" in payload:
+            out |= set(payload["projects"])
+        else:  # a reveal of the first release unsealed the whole draw at once
+            row = session.get(Draw, draw_id)
+            out |= set(row.project_codes if row else [])
+    return out
+
+
+def _shown(result: dict[str, Any], codes: set[str], with_seed: bool) -> dict[str, Any]:
+    """The result restricted to `codes`; the seed only once every project of the draw has started."""
+    return {**result, "seed": result["seed"] if with_seed else None,
+            "projects": [p for p in result["projects"] if p["project"] in codes]}
 
 
 def reveal(session: Session, *, draw_id: int, now: datetime, actor: str = "system") -> dict[str, Any]:
-    """Unseal a draw once its earliest evaluation has started; publishes the seed (D3, D5)."""
+    """Unseal the committees of the draw's projects that have started; returns only those (D5).
+
+    Each project opens at its own start, so a day plan's afternoon committees stay sealed in the
+    morning. The seed, which would let anyone replay the whole day, is published (ledger and
+    `Draw.seed_hex`) only once the last project has started (D3).
+    """
     row = session.get(Draw, draw_id)
     if row is None or row.sealed_result is None:
         raise DrawNotFound(draw_id)
     result = draw_result(row)
-    first = min((as_aware(s) for s in _starts(session, result)), default=None)
-    if first is not None and now < first:
+    starts = _starts(session, result)
+    started = {code for code, start in starts.items() if start <= now}
+    if not started:
+        first = min(starts.values(), default=now)
         raise StillSealed(f"draw {draw_id} stays sealed until {first.isoformat()} (D5)")
-    if row.status != "revealed":
-        row.seed_hex = result["seed"]
-        row.status = "revealed"
-        session.add(row)
-        ledger.append(session, kind="draw.reveal", subject=f"draw:{draw_id}", actor=actor,
-                      payload={"seed": result["seed"], "seed_sha256": row.seed_sha256})
+    complete = started == set(starts)
+    new = sorted(started - unsealed_projects(session, draw_id=draw_id))
+    if new or (complete and row.status != "revealed"):
+        payload: dict[str, Any] = {"projects": new}
+        if complete:
+            row.seed_hex = result["seed"]
+            row.status = "revealed"
+            session.add(row)
+            payload.update(seed=result["seed"], seed_sha256=row.seed_sha256)
+        ledger.append(session, kind="draw.reveal", subject=f"draw:{draw_id}", actor=actor, payload=payload)
         session.commit()
-    return result
+    return _shown(result, started, complete)
+
+
+def opened(session: Session, *, draw_id: int, now: datetime) -> dict[str, Any] | None:
+    """What has been unsealed of a draw and may be shown now (no ledger write); None when nothing."""
+    row = session.get(Draw, draw_id)
+    if row is None or row.sealed_result is None:
+        return None
+    result = draw_result(row)
+    starts = _starts(session, result)
+    codes = {c for c in unsealed_projects(session, draw_id=draw_id) if c in starts and starts[c] <= now}
+    if not codes:
+        return None
+    return _shown(result, codes, row.status == "revealed")
+
+
+BEFORE_START_REPLACEMENT = (
+    "before the evaluation starts the committee is sealed (D5): naming an expert here would tell whether they "
+    "sit on it. Until the start, replacements come from the expert's own decline link, the bid-opening re-check "
+    "and closure re-planning; replacement by expert code opens at the start")
+
+
+def replacement_by_code_open(session: Session, *, project_code: str, now: datetime) -> bool:
+    """Whether a coordinator may name an expert to replace: only once the project has started (D5)."""
+    start = session.exec(select(Project.start).where(Project.code == project_code)).first()
+    return start is not None and as_aware(start) <= now
 
 
 def expert_ref(seed: str, expert: str) -> str:

@@ -114,8 +114,10 @@ def replace_expert(
     _, visible = draw_in_scope(request, session, who, draw_id, write=True)
     if body.project_code not in visible:
         raise HTTPException(status_code=404, detail=[{"loc": ["project_code"], "msg": "project not in this draw"}])
+    if not service.replacement_by_code_open(session, project_code=body.project_code, now=clock.now()):
+        raise HTTPException(status_code=403, detail=[{"loc": ["expert_code"],
+                                                      "msg": service.BEFORE_START_REPLACEMENT}])
     record = service.replace(session, draw_id=draw_id, project_code=body.project_code,
                              expert_code=body.expert_code, reason=body.reason, now=clock.now(),
                              actor=who.actor)
-    # The record names experts: before the start only its shape is returned (D5).
-    return {k: v for k, v in record.items() if k not in ("replaced", "replacement")}
+    return record

@@ -15,7 +15,7 @@ from api.auth.deps import SessionDep
 from api.auth.scope import visible_project_codes, writable_project_codes
 from api.auth.service import Principal
 from api.deps import IdPath
-from api.pages.common import COORDINATORS, aware, bad_csrf, console_user, error_page, hide, refuse
+from api.pages.common import COORDINATORS, bad_csrf, console_user, error_page, hide, refuse
 from api.pages.projects import readable_project
 from config import clock
 from notify import service as notify_service
@@ -147,6 +147,9 @@ def replace_expert(
         return error_page(request, who, 422, "error.422", field="reason")
     if not expert_code.strip():
         return error_page(request, who, 422, "error.422", field="expert_code")
+    if not draw_service.replacement_by_code_open(session, project_code=project.code, now=clock.now()):
+        return _back(code, {"key": "draw.failed", "msg": draw_service.BEFORE_START_REPLACEMENT, "error": True},
+                     request)
     try:
         record = draw_service.replace(session, draw_id=draw_id, project_code=project.code,
                                       expert_code=expert_code.strip(), reason=reason, now=clock.now(),
@@ -154,9 +157,5 @@ def replace_expert(
     except (ReplacementError, draw_service.DrawNotFound, NoResultFound) as exc:
         session.rollback()
         return _back(code, {"key": "draw.failed", "msg": str(exc) or "expert_code", "error": True}, request)
-    if clock.now() >= aware(project.start):
-        flash = {"key": "draw.replaced", "old": record["replaced"], "new": record["replacement"]}
-    else:
-        # Before the start the names stay sealed (D5): only say that it was done.
-        flash = {"key": "draw.replaced", "old": "•••", "new": "•••"}
-    return _back(code, flash, request)
+    # Only reachable after the start, when the committee may be named.
+    return _back(code, {"key": "draw.replaced", "old": record["replaced"], "new": record["replacement"]}, request)

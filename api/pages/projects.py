@@ -69,9 +69,9 @@ def _draws(session: Session, project: Project, detail: dict[str, Any], started: 
         summary = d.get("summary") or json.loads(row.public_summary or "{}").get(project.code) or {}
         committee = None
         # Only a draw someone has explicitly unsealed (ledgered) is shown in clear, and only after the start.
-        if started and row.status == "revealed":
-            assert row.id is not None
-            result = draw_service.reveal(session, draw_id=row.id, now=clock.now(), actor="system")
+        assert row.id is not None
+        result = draw_service.opened(session, draw_id=row.id, now=clock.now()) if started else None
+        if result is not None and any(p["project"] == project.code for p in result["projects"]):
             committee = _committee(session, result, project.code, main_site)
         out.append({"row": row, "summary": summary, "seats_per_site": d.get("seats_per_site") or {},
                     "committee": committee})

@@ -27,7 +27,7 @@ router = APIRouter(include_in_schema=False)
 def _names(session: Session, draw: Draw, project: str, room: str) -> list[str]:
     """Who sits in `room` for `project`: only for an unsealed draw after the start (D5)."""
     assert draw.id is not None
-    result = draw_service.reveal(session, draw_id=draw.id, now=clock.now(), actor="system")
+    result = draw_service.opened(session, draw_id=draw.id, now=clock.now()) or {"projects": []}
     entry = next((p for p in result["projects"] if p["project"] == project), None)
     codes = sorted(s["expert"] for s in (entry or {}).get("seats", []) if s["room"] == room)
     names = dict(session.exec(select(Expert.code, Expert.name).where(col(Expert.code).in_(codes))).all())
@@ -52,7 +52,8 @@ def _occupancy(session: Session, rooms: list[Room], day: date) -> dict[int, list
     out: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for (room_id, _), item in sorted(held.items(), key=lambda kv: (kv[1]["project"].start, kv[1]["project"].code)):
         project, draw = item["project"], item["draw"]
-        shown = now >= aware(project.start) and draw.status == "revealed"
+        shown = now >= aware(project.start) and project.code in draw_service.unsealed_projects(
+            session, draw_id=draw.id)
         item["names"] = _names(session, draw, project.code, room_code[room_id]) if shown else None
         out[room_id].append(item)
     return out

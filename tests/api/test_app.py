@@ -66,3 +66,22 @@ def test_two_step_draw_shows_the_commitment_before_drawing(client: TestClient) -
     # A drawn project is not drawn again: its seats change only by replacement (R1).
     twice = client.post("/api/draws", json={"project_codes": ["P1"], "seed": "beef"})
     assert twice.status_code == 409 and "P1" in twice.text
+
+
+def test_replacement_by_expert_code_opens_at_the_start(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    from config import clock
+    from tests.api_support import AFTER_START
+
+    draw = client.post("/api/draws", json={"project_codes": ["P1"], "seed": "abcd"}).json()["id"]
+    url = f"/api/draws/{draw}/replacements"
+    # Before the start a member and a stranger get the same answer: no oracle of who sits (D5).
+    answers = {client.post(url, json={"project_code": "P1", "expert_code": e, "reason": "declined"}).text
+               for e in ("E01", "E02", "E03", "E04", "E05", "E99")}
+    assert len(answers) == 1 and "expert_code" in answers.pop()
+    monkeypatch.setattr(clock, "now", lambda: AFTER_START)
+    seats = client.post(f"/api/draws/{draw}/reveal").json()["projects"][0]["seats"]
+    leaving = seats[0]["expert"]
+    r = client.post(url, json={"project_code": "P1", "expert_code": leaving, "reason": "failed_check_in"})
+    assert r.status_code == 200 and r.json()["replaced"] == leaving
+    stranger = client.post(url, json={"project_code": "P1", "expert_code": "E99", "reason": "declined"})
+    assert stranger.status_code == 409 and "expert_code" in stranger.text

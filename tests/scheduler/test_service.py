@@ -86,3 +86,31 @@ def test_tampering_with_the_ledger_is_detected(drawn: tuple[Session, Draw, dict]
     session.commit()
     report = ledger.verify(session)
     assert not report.ok and any("seq 1" in p for p in report.problems)
+
+
+def test_a_day_plan_opens_each_committee_at_its_own_start(session: Session) -> None:
+    from datetime import timedelta
+
+    from tests.factories_instance import second_project
+
+    inst, _ = tiny_day()
+    second_project(inst, start="2026-11-23T15:00:00+08:00", end="2026-11-23T17:00:00+08:00")
+    import_instance(session, inst)
+    session.commit()
+    row = service.draw(session, project_codes=["P1", "P2"], seed_hex="5eed")
+    assert row.id is not None
+    morning = service.reveal(session, draw_id=row.id, now=AFTER)
+    # P1 has started, P2 has not: only P1's committee opens, and the seed (which would let anyone
+    # replay P2's draw) stays unpublished.
+    assert [p["project"] for p in morning["projects"]] == ["P1"] and morning["seed"] is None
+    assert session.get(Draw, row.id).seed_hex is None  # type: ignore[union-attr]
+    assert service.unsealed_projects(session, draw_id=row.id) == {"P1"}
+    opened = service.opened(session, draw_id=row.id, now=AFTER)
+    assert opened is not None and [p["project"] for p in opened["projects"]] == ["P1"]
+    entries = [json.loads(e.payload) for e in ledger.entries(session, kind_prefix="draw.reveal")]
+    assert entries == [{"projects": ["P1"]}]
+    afternoon = service.reveal(session, draw_id=row.id, now=AFTER + timedelta(hours=6))
+    assert [p["project"] for p in afternoon["projects"]] == ["P1", "P2"] and afternoon["seed"] == "5eed"
+    assert session.get(Draw, row.id).status == "revealed"  # type: ignore[union-attr]
+    last = json.loads(ledger.entries(session, kind_prefix="draw.reveal")[-1].payload)
+    assert last["projects"] == ["P2"] and last["seed"] == "5eed"
