@@ -83,7 +83,14 @@ def ensure_demo() -> str:
     with Session(get_engine()) as session:
         if session.exec(select(Site)).first() is not None:
             return "demo: database already holds data; left as it is"
-    message = "demo: " + import_db(small())
+    import datetime as dt
+
+    from config import clock
+    from scheduler.normal_form import display_tz
+
+    # The demo day lies a week ahead, so its draws stay sealed and its notifications are due.
+    day = clock.now().astimezone(display_tz()).date() + dt.timedelta(days=7)
+    message = "demo: " + import_db(small(day=day))
     with Session(get_engine()) as session:
         users = ensure_demo_users(session)
     return message + f"; demo users {', '.join(users)} (password: the setting YIDI_DEMO_PASSWORD)"

@@ -7,11 +7,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from api import errors, openapi, pages
+from api.input_guard import refuse_nul
 from api.auth import service as auth_service
 from api.auth import views as auth_views
 from api.jobs import runner as jobs_runner
@@ -45,7 +46,8 @@ def create_app() -> FastAPI:
     """Build the FastAPI application."""
     settings = get_settings()
     logging.basicConfig(level=settings.log_level)
-    app = FastAPI(title="Yidi 异地 — remote cross-region evaluation", version="0.2.0", lifespan=lifespan)
+    app = FastAPI(title="Yidi 异地 — remote cross-region evaluation", version="0.2.0", lifespan=lifespan,
+                  dependencies=[Depends(refuse_nul)])
     # Signed (not encrypted) cookie: it holds only the user id, token version and CSRF token.
     app.add_middleware(SessionMiddleware, secret_key=auth_service.secret_text(), session_cookie="yidi_session",
                        max_age=settings.token_ttl_minutes * 60, same_site="lax",

@@ -7,10 +7,11 @@ import json
 import logging
 import secrets
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 import ledger
@@ -122,7 +123,8 @@ def commit_draw(session: Session, *, project_codes: list[str], seed_hex: str | N
     return row
 
 
-def run_draw(session: Session, *, draw_id: int, actor: str = "system") -> Draw:
+def run_draw(session: Session, *, draw_id: int, actor: str = "system",
+             progress: Callable[[int], None] | None = None) -> Draw:
     """Step 2 of a draw: solve with the committed seed and store the committee sealed (D5)."""
     row = session.get(Draw, draw_id)
     if row is None:
@@ -135,8 +137,9 @@ def run_draw(session: Session, *, draw_id: int, actor: str = "system") -> Draw:
     # drawn is exported now and its hash recorded with the result, so a replay uses the right one.
     doc = export_instance(session, project_codes=codes, rules=deployment_rules().as_json(), with_drawn=True)
     inst = parse_instance(doc)
-    result = draw_parsed(doc, inst, seed_hex, base_rules=deployment_rules())
+    result = draw_parsed(doc, inst, seed_hex, base_rules=deployment_rules(), progress=progress)
     text = canonical_bytes(result).decode("utf-8")
+    _claim(session, draw_id=draw_id, codes=codes)
     row.instance_sha256 = sha256_hex(canonical_bytes(doc))
     row.sealed_result = seal_text(text, aad=draw_aad(draw_id))
     row.sealed_seed = None
@@ -153,6 +156,22 @@ def run_draw(session: Session, *, draw_id: int, actor: str = "system") -> Draw:
     session.refresh(row)
     logger.info("draw %s: %d projects drawn", row.id, sum(p["status"] == "drawn" for p in result["projects"]))
     return row
+
+
+def _claim(session: Session, *, draw_id: int, codes: list[str]) -> None:
+    """Take the draw and its projects for this run, or raise DrawStateError when another run has.
+
+    Conditional updates, not the status read at the start: two runs of one draw (a double click), or
+    two committed draws of one project, may solve at the same time, and only one may store seats.
+    """
+    took_draw = session.execute(update(Draw).where(col(Draw.id) == draw_id, col(Draw.status) == "committed")
+                                .values(status="drawn")).rowcount
+    took_projects = session.execute(update(Project).where(col(Project.code).in_(codes),
+                                                          col(Project.status).in_(("planned", "infeasible")))
+                                    .values(status="committed")).rowcount
+    if took_draw != 1 or took_projects != len(codes):
+        session.rollback()
+        raise DrawStateError(f"draw {draw_id} or one of its projects was drawn meanwhile; nothing was stored")
 
 
 def draw(session: Session, *, project_codes: list[str], seed_hex: str | None = None, actor: str = "system") -> Draw:

@@ -5,23 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import exists, or_
 from sqlmodel import Session, col, select
 
 from api.auth.service import Principal
-from scheduler.models import Project, ProjectAuxSite, Seat
+from scheduler.models import Project
+from scheduler.scope import projects_at_sites
 
 
 def project_scope_clause(who: Principal) -> Any:
     """A WHERE clause on Project keeping the projects in `who`'s scope."""
-    if who.all_sites:
-        return col(Project.id).is_not(None)
-    sites = list(who.site_ids)
-    return or_(
-        col(Project.main_site_id).in_(sites),
-        exists().where(col(ProjectAuxSite.project_id) == col(Project.id), col(ProjectAuxSite.site_id).in_(sites)),
-        exists().where(col(Seat.project_id) == col(Project.id), col(Seat.site_id).in_(sites)),
-    )
+    return col(Project.id).is_not(None) if who.all_sites else projects_at_sites(who.site_ids)
 
 
 def visible_project_codes(session: Session, who: Principal, codes: list[str]) -> set[str]:

@@ -18,6 +18,7 @@ from fastapi import APIRouter
 from api.pages import (
     calendar,
     closures,
+    dayplan,
     draws,
     login,
     notices,
@@ -32,6 +33,6 @@ from api.pages import (
 
 router = APIRouter(include_in_schema=False)
 # project_form first: its /projects/new must win over /projects/{code}.
-for _module in (login, calendar, project_form, projects, draws, notices, rooms, stats, registry, closures,
-                venue_forms, user_forms):
+for _module in (login, calendar, project_form, projects, draws, dayplan, notices, rooms, stats, registry,
+                closures, venue_forms, user_forms):
     router.include_router(_module.router)

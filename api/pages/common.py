@@ -28,6 +28,7 @@ COORDINATORS = frozenset({"admin", "coordinator"})
 NAV: tuple[tuple[str, str, frozenset[str]], ...] = (
     ("/calendar", "nav.calendar", CONSOLE_ROLES),
     ("/rooms/day", "nav.rooms", CONSOLE_ROLES),
+    ("/dayplan", "nav.dayplan", COORDINATORS),
     ("/stats", "nav.stats", CONSOLE_ROLES),
     ("/sites", "nav.sites", CONSOLE_ROLES),
     ("/closures", "nav.closures", CONSOLE_ROLES),

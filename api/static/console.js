@@ -8,7 +8,7 @@ document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll("form[data-busy]").forEach((form) => {
     form.addEventListener("submit", () => form.querySelectorAll("button").forEach((b) => { b.disabled = true; }));
   });
-  // Import progress: poll the operation until it is done.
+  // Progress of a long operation (import, day plan): poll it until it is done.
   document.querySelectorAll("[data-operation]").forEach((box) => {
     const bar = box.querySelector(".progress > div");
     const label = box.querySelector(".progress-label");
@@ -21,7 +21,10 @@ document.addEventListener("DOMContentLoaded", () => {
         const pct = total ? Math.round((100 * done) / total) : (op.status === "done" ? 100 : 0);
         if (bar) bar.style.width = `${pct}%`;
         if (label) label.textContent = `${op.status ?? ""} ${pct}%`;
-        if (!["done", "failed", "succeeded", "error"].includes(op.status)) setTimeout(poll, 1000);
+        const finished = ["done", "failed", "succeeded", "error"].includes(op.status);
+        if (!finished) setTimeout(poll, 1000);
+        // A page that renders the outcome itself (the day plan's report and links) reloads once at the end.
+        else if ("reload" in box.dataset) window.location.reload();
       } catch (e) { setTimeout(poll, 3000); }
     };
     poll();

@@ -85,3 +85,15 @@ def test_replacement_by_expert_code_opens_at_the_start(client: TestClient, monke
     assert r.status_code == 200 and r.json()["replaced"] == leaving
     stranger = client.post(url, json={"project_code": "P1", "expert_code": "E99", "reason": "declined"})
     assert stranger.status_code == 409 and "expert_code" in stranger.text
+
+
+@pytest.mark.parametrize(("method", "url", "kwargs", "field"), [
+    ("POST", "/api/closures", {"json": {"site_code": "\u0000", "start": "2026-12-01T08:00:00+08:00",
+                                        "end": "2026-12-01T09:00:00+08:00"}}, "site_code"),
+    ("GET", "/api/projects", {"params": {"status": "a\u0000"}}, "status"),
+    ("POST", "/login", {"data": {"username": "co\u0000ord", "password": "x"}}, "username"),
+])
+def test_nul_characters_are_refused_naming_the_field(client: TestClient, method: str, url: str, kwargs: dict,
+                                                     field: str) -> None:
+    r = client.request(method, url, **kwargs)
+    assert r.status_code == 422 and field in r.text and "NUL" in r.text

@@ -114,3 +114,18 @@ def test_a_day_plan_opens_each_committee_at_its_own_start(session: Session) -> N
     assert session.get(Draw, row.id).status == "revealed"  # type: ignore[union-attr]
     last = json.loads(ledger.entries(session, kind_prefix="draw.reveal")[-1].payload)
     assert last["projects"] == ["P2"] and last["seed"] == "5eed"
+
+
+def test_two_committed_draws_of_one_project_store_one_committee(session: Session) -> None:
+    inst, _ = tiny_day()
+    import_instance(session, inst)
+    session.commit()
+    first = service.commit_draw(session, project_codes=["P1"], seed_hex="01")
+    second = service.commit_draw(session, project_codes=["P1"], seed_hex="02")  # both committed before a run
+    assert first.id is not None and second.id is not None
+    service.run_draw(session, draw_id=first.id)
+    with pytest.raises(service.DrawStateError):
+        service.run_draw(session, draw_id=second.id)
+    seats = session.exec(select(Seat)).all()
+    assert {s.draw_id for s in seats} == {first.id} and len(seats) == 4
+    assert session.get(Draw, second.id).status == "committed"  # type: ignore[union-attr]
