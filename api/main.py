@@ -12,9 +12,9 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from api import errors, openapi, pages
-from api.input_guard import refuse_nul
 from api.auth import service as auth_service
 from api.auth import views as auth_views
+from api.input_guard import refuse_nul
 from api.jobs import runner as jobs_runner
 from api.jobs import views as jobs_views
 from api.operations import views as operation_views

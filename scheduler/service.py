@@ -21,7 +21,7 @@ from experts.models import Expert
 from scheduler.commitments import draw_result
 from scheduler.draw import draw_parsed, resolve_rules, seed_commitment, software
 from scheduler.encoder import IdMaps, encode
-from scheduler.export import export_instance
+from scheduler.export import UnknownProjectError, export_instance
 from scheduler.instance import canonical_bytes, parse_instance, sha256_hex
 from scheduler.models import Draw, DrawProject, Project, ProjectExclusion, Replacement, Seat, as_aware
 from scheduler.replace import replace_seat
@@ -106,17 +106,19 @@ def commit_draw(session: Session, *, project_codes: list[str], seed_hex: str | N
         # A committee is drawn once; afterwards seats change only by replacement (R1).
         raise DrawStateError("already drawn or closed, replace experts instead of drawing again: "
                              + ", ".join(f"{c} ({st})" for c, st in sorted(busy)))
-    doc = export_instance(session, project_codes=codes, rules=deployment_rules().as_json(), with_drawn=True)
-    row = Draw(seed_sha256=seed_commitment(seed_hex), instance_sha256=sha256_hex(canonical_bytes(doc)),
-               software=software(), project_codes=codes)
+    known = set(session.exec(select(Project.code).where(col(Project.code).in_(codes))).all())
+    if len(known) != len(codes):
+        raise UnknownProjectError(f"unknown project codes: {', '.join(sorted(set(codes) - known))}")
+    # The instance is exported once, when the draw runs (its hash is recorded with the result): the
+    # commitment binds the seed, which is what must be fixed before anything is drawn (D3).
+    row = Draw(seed_sha256=seed_commitment(seed_hex), instance_sha256="", software=software(), project_codes=codes)
     session.add(row)
     session.flush()
     assert row.id is not None
     row.sealed_seed = seal_text(seed_hex, aad=seed_aad(row.id))
     session.add(row)
     ledger.append(session, kind="draw.commit", subject=f"draw:{row.id}", actor=actor,
-                  payload={"seed_sha256": row.seed_sha256, "instance_sha256": row.instance_sha256,
-                           "projects": sorted(codes), "software": row.software})
+                  payload={"seed_sha256": row.seed_sha256, "projects": sorted(codes), "software": row.software})
     # The commitment is durable before any solving starts (D3).
     session.commit()
     session.refresh(row)
