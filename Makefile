@@ -9,6 +9,7 @@ demo: venv
 
 test: venv
 	.venv/bin/ruff check .
+	.venv/bin/mypy api config venues experts scheduler ledger notify
 	.venv/bin/python -m pytest -q
 
 lint: venv
@@ -19,3 +20,4 @@ bench: venv
 	.venv/bin/python benchmarks/bench_draw.py
 	.venv/bin/python -m benchmarks.bench_fairness
 	.venv/bin/python benchmarks/bench_import.py
+	.venv/bin/python benchmarks/bench_service.py

@@ -55,6 +55,6 @@ async def refuse_nul(request: Request) -> None:
     elif kind == "application/x-www-form-urlencoded":
         # FastAPI may already have parsed the form (the stream is then consumed); form() is cached.
         form = await request.form()
-        for key, value in form.multi_items():
-            if NUL in key or (isinstance(value, str) and NUL in value):
-                raise _refuse(("body", key.replace(NUL, "")))
+        for name, item in form.multi_items():
+            if NUL in name or (isinstance(item, str) and NUL in item):
+                raise _refuse(("body", name.replace(NUL, "")))

@@ -24,6 +24,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 import ledger
+from api.operations import service as operations
+from api.operations.models import Operation
+from config import db
 from config.settings import get_settings
 from experts.exceptions import ImportConflictError
 from experts.models import SPECIALTY_PATTERN, Expert, ExpertCreate, Organisation
@@ -241,3 +244,18 @@ def run_import(session: Session, *, rows: list[Row], progress: Progress, actor: 
                 len(good) - created, len(rows) - len(good))
     return {"rows": len(rows), "created": created, "updated": len(good) - created,
             "skipped": len(rows) - len(good), "errors": errors[:cap], "errors_total": len(errors)}
+
+
+def start_import(session: Session, *, rows: list[Row], actor: str) -> Operation:
+    """Start importing read `rows` as a long operation (kind `expert.import`) on its own session; its id is polled.
+
+    A conflict in the data fails the operation with its message; the API and the console both start it here.
+    """
+    def work(progress: operations.Progress) -> dict[str, Any]:
+        with Session(db.get_engine()) as own:
+            try:
+                return run_import(own, rows=rows, progress=progress, actor=actor)
+            except ImportConflictError as exc:
+                raise operations.OperationError(str(exc)) from exc
+
+    return operations.start(session, kind="expert.import", created_by=actor, work=work, total=len(rows))

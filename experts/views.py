@@ -15,12 +15,9 @@ from sqlmodel import Session
 import ledger
 from api.auth.deps import Coordinator, SessionDep, deny_out_of_scope
 from api.auth.service import Principal
-from api.operations import service as operations
 from api.operations.models import OperationPublic
-from config import db
 from config.settings import get_settings
 from experts import importer, service
-from experts.exceptions import ImportConflictError
 from experts.models import (
     Expert,
     ExpertCreate,
@@ -111,16 +108,7 @@ def import_experts(session: SessionDep, who: Writer, file: Annotated[UploadFile,
         rows = importer.read_file(data)
     except importer.ImportFileError as exc:
         raise HTTPException(status_code=422, detail=[{"loc": ["file"], "msg": str(exc)}]) from exc
-    actor = who.actor
-
-    def work(progress: operations.Progress) -> dict[str, Any]:
-        with Session(db.get_engine()) as own:
-            try:
-                return importer.run_import(own, rows=rows, progress=progress, actor=actor)
-            except ImportConflictError as exc:
-                raise operations.OperationError(str(exc)) from exc
-
-    return operations.start(session, kind="expert.import", created_by=actor, work=work, total=len(rows))
+    return importer.start_import(session, rows=rows, actor=who.actor)
 
 
 def _expert(session: Session, code: str) -> Expert:

@@ -9,9 +9,10 @@ import secrets
 from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import update
+from sqlalchemy.engine import CursorResult
 from sqlmodel import Session, col, select
 
 import ledger
@@ -166,11 +167,11 @@ def _claim(session: Session, *, draw_id: int, codes: list[str]) -> None:
     Conditional updates, not the status read at the start: two runs of one draw (a double click), or
     two committed draws of one project, may solve at the same time, and only one may store seats.
     """
-    took_draw = session.execute(update(Draw).where(col(Draw.id) == draw_id, col(Draw.status) == "committed")
-                                .values(status="drawn")).rowcount
-    took_projects = session.execute(update(Project).where(col(Project.code).in_(codes),
-                                                          col(Project.status).in_(("planned", "infeasible")))
-                                    .values(status="committed")).rowcount
+    took_draw = cast(CursorResult[Any], session.execute(
+        update(Draw).where(col(Draw.id) == draw_id, col(Draw.status) == "committed").values(status="drawn"))).rowcount
+    took_projects = cast(CursorResult[Any], session.execute(
+        update(Project).where(col(Project.code).in_(codes), col(Project.status).in_(("planned", "infeasible")))
+        .values(status="committed"))).rowcount
     if took_draw != 1 or took_projects != len(codes):
         session.rollback()
         raise DrawStateError(f"draw {draw_id} or one of its projects was drawn meanwhile; nothing was stored")

@@ -92,16 +92,26 @@ def _closure(request: Request, session: Session, who: Principal, closure_id: int
     return closure
 
 
-@router.post("/closures/{closure_id}/replan")
-def replan(closure_id: IdPath, request: Request, session: SessionDep,
-           csrf_token: Annotated[str | None, Form()] = None) -> Response:
-    """Re-plan the drawn projects in scope holding seats in the closed site or room; shows the report."""
-    who = writer(request, session, csrf_token, COORDINATORS)
+def _closure_writer(request: Request, session: Session, closure_id: int,
+                    csrf: str | None) -> tuple[Principal, Closure] | Response:
+    """A coordinator's (or admin's) user and a closure of a site in scope, or the page to answer instead."""
+    who = writer(request, session, csrf, COORDINATORS)
     if isinstance(who, Response):
         return who
     closure = _closure(request, session, who, closure_id)
     if isinstance(closure, Response):
         return closure
+    return who, closure
+
+
+@router.post("/closures/{closure_id}/replan")
+def replan(closure_id: IdPath, request: Request, session: SessionDep,
+           csrf_token: Annotated[str | None, Form()] = None) -> Response:
+    """Re-plan the drawn projects in scope holding seats in the closed site or room; shows the report."""
+    guard = _closure_writer(request, session, closure_id, csrf_token)
+    if isinstance(guard, Response):
+        return guard
+    who, closure = guard
     seen = closure_service.public(session, closure)
     try:
         report = replan_closure(session, site_code=seen.site_code, room_code=seen.room_code, start=seen.start,
@@ -117,12 +127,10 @@ def replan(closure_id: IdPath, request: Request, session: SessionDep,
 def reopen(closure_id: IdPath, request: Request, session: SessionDep,
            csrf_token: Annotated[str | None, Form()] = None) -> Response:
     """Reopen: remove the closure (ledgered as the API's DELETE)."""
-    who = writer(request, session, csrf_token, COORDINATORS)
-    if isinstance(who, Response):
-        return who
-    closure = _closure(request, session, who, closure_id)
-    if isinstance(closure, Response):
-        return closure
+    guard = _closure_writer(request, session, closure_id, csrf_token)
+    if isinstance(guard, Response):
+        return guard
+    who, closure = guard
     seen = closure_service.public(session, closure)
     closure_service.delete_closure(session, closure=closure)
     ledger.append(session, kind="venue.closure.delete", subject=f"closure:{closure_id}", actor=who.actor,

@@ -104,6 +104,34 @@ def console_user(request: Request, session: Session) -> Principal | Response:
     return who
 
 
+def member(request: Request, session: Session, roles: frozenset[str], *,
+           centre_wide: str | None = None) -> Principal | Response:
+    """The console user when one of `roles` (and centre-wide when `centre_wide` names the refusal), else the page.
+
+    A refusal is ledgered with `centre_wide` as its reason when given, else the user's role.
+    """
+    who = console_user(request, session)
+    if isinstance(who, Response):
+        return who
+    return role_check(request, session, who, roles, centre_wide=centre_wide)
+
+
+def role_check(request: Request, session: Session, who: Principal, roles: frozenset[str], *,
+               centre_wide: str | None = None) -> Principal | Response:
+    """`who` when one of `roles` (and centre-wide when `centre_wide` is given), else the ledgered 403 page."""
+    if who.role not in roles or (centre_wide is not None and not who.all_sites):
+        return refuse(request, session, who, centre_wide or f"role {who.role}")
+    return who
+
+
+def back_to_project(request: Request, code: str, anchor: str,
+                    flash: dict[str, object] | None = None) -> RedirectResponse:
+    """Back to a project page's `anchor` (303), with a flash message shown there once when given."""
+    if flash is not None:
+        request.session["flash"] = flash
+    return RedirectResponse(f"/projects/{quote(code, safe='')}#{anchor}", status_code=303)
+
+
 def refuse(request: Request, session: Session, who: Principal, why: str) -> Response:
     """Ledger a role refusal and show the 403 page."""
     auth_service.log_denied(session, who=who.actor, what=f"{request.method} {request.url.path}"[:128], why=why)

@@ -22,7 +22,8 @@ from api.auth.scope import writable_project_codes
 from api.auth.service import Principal
 from api.operations import service as operations
 from api.operations.models import Operation
-from api.pages.common import COORDINATORS, bad_csrf, console_user, error_page, hide, in_range, local_tz, refuse, render
+from api.pages.common import COORDINATORS, error_page, hide, in_range, local_tz, member, render
+from api.pages.forms import writer
 from config import clock, db
 from notify import service as notify_service
 from scheduler import service as draw_service
@@ -40,16 +41,6 @@ CODE_MAX = 60
 DATE_FIELD = "date (YYYY-MM-DD)"
 IdQuery = Annotated[int | None, Query(ge=1, le=2**31 - 1)]
 CsrfField = Annotated[str | None, Form(alias="csrf_token")]
-
-
-def _coordinator(request: Request, session: Session) -> Principal | Response:
-    """The logged-in coordinator or admin, or the page to answer instead (login, 403)."""
-    who = console_user(request, session)
-    if isinstance(who, Response):
-        return who
-    if who.role not in COORDINATORS:
-        return refuse(request, session, who, f"role {who.role}")
-    return who
 
 
 def _day(text: str | None) -> date | None:
@@ -114,7 +105,7 @@ def draw_report(session: Session, *, draw_id: int) -> dict[str, Any]:
 def dayplan_page(request: Request, session: SessionDep, date: str | None = Query(None, max_length=20),  # noqa: A002
                  draw: IdQuery = None, operation: IdQuery = None) -> Response:
     """The day's projects to draw, the prepared draw's commitment, and the running draw's progress."""
-    who = _coordinator(request, session)
+    who = member(request, session, COORDINATORS)
     if isinstance(who, Response):
         return who
     day = _day(date)
@@ -145,14 +136,9 @@ def prepare_dayplan(
     project: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
     """Step 1: commit one seed for the chosen projects; the page then shows its SHA-256 (D3)."""
-    who = console_user(request, session)
+    who = writer(request, session, csrf_token, COORDINATORS)
     if isinstance(who, Response):
         return who
-    refused = bad_csrf(request, session, who, csrf_token)
-    if refused is not None:
-        return refused
-    if who.role not in COORDINATORS:
-        return refuse(request, session, who, f"role {who.role}")
     day = _day(date)
     if day is None:
         return error_page(request, who, 422, "error.422", field=DATE_FIELD)
@@ -180,14 +166,9 @@ def run_dayplan(
     draw_id: Annotated[int | None, Form(ge=1, le=2**31 - 1)] = None,
 ) -> Response:
     """Step 2: draw the committed projects in a background operation; the page polls its progress."""
-    who = console_user(request, session)
+    who = writer(request, session, csrf_token, COORDINATORS)
     if isinstance(who, Response):
         return who
-    refused = bad_csrf(request, session, who, csrf_token)
-    if refused is not None:
-        return refused
-    if who.role not in COORDINATORS:
-        return refuse(request, session, who, f"role {who.role}")
     day = _day(date)
     if day is None:
         return error_page(request, who, 422, "error.422", field=DATE_FIELD)

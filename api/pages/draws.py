@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -15,7 +14,8 @@ from api.auth.deps import SessionDep
 from api.auth.scope import visible_project_codes, writable_project_codes
 from api.auth.service import Principal
 from api.deps import IdPath
-from api.pages.common import COORDINATORS, bad_csrf, console_user, error_page, hide, refuse
+from api.pages.common import COORDINATORS, back_to_project, error_page, hide
+from api.pages.forms import writer
 from api.pages.projects import readable_project
 from config import clock
 from notify import service as notify_service
@@ -31,9 +31,7 @@ CsrfField = Annotated[str | None, Form(alias="csrf_token")]
 
 
 def _back(code: str, flash: dict[str, object] | None, request: Request) -> RedirectResponse:
-    if flash is not None:
-        request.session["flash"] = flash
-    return RedirectResponse(f"/projects/{quote(code, safe='')}#draw", status_code=303)
+    return back_to_project(request, code, "draw", flash)
 
 
 def _guard(request: Request, session: Session, code: str, csrf: str | None,
@@ -42,14 +40,9 @@ def _guard(request: Request, session: Session, code: str, csrf: str | None,
 
     Acting on a project (draw, replace) needs its main site in scope, as the API; unsealing needs it visible.
     """
-    who = console_user(request, session)
+    who = writer(request, session, csrf, roles)
     if isinstance(who, Response):
         return who
-    refused = bad_csrf(request, session, who, csrf)
-    if refused is not None:
-        return refused
-    if who.role not in roles:
-        return refuse(request, session, who, f"role {who.role}")
     project = readable_project(request, session, who, code)
     if isinstance(project, Response):
         return project
@@ -69,6 +62,19 @@ def _draw_of(request: Request, session: Session, who: Principal, code: str, draw
     if set(codes) - allowed:
         return hide(request, session, who, f"draw:{draw_id}")
     return row
+
+
+def _draw_guard(request: Request, session: Session, code: str, draw_id: IdPath, csrf: str | None,
+                roles: frozenset[str], *, write: bool = True) -> tuple[Principal, Project, Draw] | Response:
+    """The user, project and draw for a form action on one draw, or the page to answer instead."""
+    guard = _guard(request, session, code, csrf, roles, write=write)
+    if isinstance(guard, Response):
+        return guard
+    who, project = guard
+    row = _draw_of(request, session, who, code, draw_id, write=write)
+    if isinstance(row, Response):
+        return row
+    return who, project, row
 
 
 @router.post("/projects/{code}/draws")
@@ -91,13 +97,10 @@ def prepare_draw(code: str, request: Request, session: SessionDep, csrf_token: C
 def run_draw(code: str, draw_id: IdPath, request: Request, session: SessionDep,
              csrf_token: CsrfField = None) -> Response:
     """Step 2: draw with the committed seed; the committee is stored sealed (D5)."""
-    guard = _guard(request, session, code, csrf_token, COORDINATORS)
+    guard = _draw_guard(request, session, code, draw_id, csrf_token, COORDINATORS)
     if isinstance(guard, Response):
         return guard
-    who, _ = guard
-    row = _draw_of(request, session, who, code, draw_id)
-    if isinstance(row, Response):
-        return row
+    who, _, _ = guard
     try:
         draw_service.run_draw(session, draw_id=draw_id, actor=who.actor)
     except (draw_service.DrawStateError, draw_service.DrawNotFound) as exc:
@@ -113,14 +116,11 @@ def run_draw(code: str, draw_id: IdPath, request: Request, session: SessionDep,
 def reveal_draw(code: str, draw_id: IdPath, request: Request, session: SessionDep,
                 csrf_token: CsrfField = None) -> Response:
     """Unseal the committee once the evaluation has started (refused before, D5)."""
-    guard = _guard(request, session, code, csrf_token, frozenset({"admin", "coordinator", "supervisor"}),
-                   write=False)
+    guard = _draw_guard(request, session, code, draw_id, csrf_token,
+                        frozenset({"admin", "coordinator", "supervisor"}), write=False)
     if isinstance(guard, Response):
         return guard
-    who, _ = guard
-    row = _draw_of(request, session, who, code, draw_id, write=False)
-    if isinstance(row, Response):
-        return row
+    who, _, _ = guard
     try:
         draw_service.reveal(session, draw_id=draw_id, now=clock.now(), actor=who.actor)
     except draw_service.StillSealed:
@@ -136,13 +136,10 @@ def replace_expert(
     expert_code: Annotated[str, Form(max_length=40)] = "", reason: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
     """Replace one expert of the committee (R1) with a recorded reason (R2)."""
-    guard = _guard(request, session, code, csrf_token, COORDINATORS)
+    guard = _draw_guard(request, session, code, draw_id, csrf_token, COORDINATORS)
     if isinstance(guard, Response):
         return guard
-    who, project = guard
-    row = _draw_of(request, session, who, code, draw_id)
-    if isinstance(row, Response):
-        return row
+    who, project, _ = guard
     if reason not in REASONS:
         return error_page(request, who, 422, "error.422", field="reason")
     if not expert_code.strip():

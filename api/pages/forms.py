@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from sqlmodel import Session
 
 from api.auth.service import Principal
-from api.pages.common import bad_csrf, console_user, local, local_tz, refuse
+from api.pages.common import bad_csrf, console_user, local, local_tz, role_check
 
 SEPARATORS = re.compile(r"[\s,;，；、]+")
 
@@ -25,18 +25,19 @@ class FormError(ValueError):
         self.field = field
 
 
-def writer(request: Request, session: Session, csrf: str | None,
-           roles: frozenset[str]) -> Principal | Response:
-    """The user for a POST form (logged in, valid CSRF token, one of `roles`), or the page to answer instead."""
+def writer(request: Request, session: Session, csrf: str | None, roles: frozenset[str], *,
+           centre_wide: str | None = None) -> Principal | Response:
+    """The user for a POST form (logged in, valid CSRF token, one of `roles`), or the page to answer instead.
+
+    With `centre_wide`, the user must also be centre-wide; any refusal is then ledgered with that reason.
+    """
     who = console_user(request, session)
     if isinstance(who, Response):
         return who
     refused = bad_csrf(request, session, who, csrf)
     if refused is not None:
         return refused
-    if who.role not in roles:
-        return refuse(request, session, who, f"role {who.role}")
-    return who
+    return role_check(request, session, who, roles, centre_wide=centre_wide)
 
 
 def codes(text: str | None) -> list[str]:

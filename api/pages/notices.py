@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import logging
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from api.auth.deps import SessionDep
 from api.auth.scope import writable_project_codes
 from api.deps import IdPath
-from api.pages.common import COORDINATORS, aware, error_page, hide
-from api.pages.forms import codes, writer
-from api.pages.project_form import writable_project
+from api.pages.common import aware, back_to_project, error_page, hide
+from api.pages.forms import codes
+from api.pages.project_form import project_writer
 from config import clock
 from notify import service as notify_service
 from scheduler import projects as project_service
@@ -29,20 +28,14 @@ router = APIRouter(include_in_schema=False)
 MAX_BIDDERS = 500
 
 
-def _back(code: str, anchor: str) -> RedirectResponse:
-    return RedirectResponse(f"/projects/{quote(code, safe='')}#{anchor}", status_code=303)
-
-
 @router.post("/projects/{code}/draws/{draw_id}/notify")
 def send_now(code: str, draw_id: IdPath, request: Request, session: SessionDep,
              csrf_token: Annotated[str | None, Form()] = None) -> Response:
     """Enqueue the draw's messages for the projects the user may act on, then send what is due now."""
-    who = writer(request, session, csrf_token, COORDINATORS)
-    if isinstance(who, Response):
-        return who
-    project = writable_project(request, session, who, code)
-    if isinstance(project, Response):
-        return project
+    guard = project_writer(request, session, code, csrf_token)
+    if isinstance(guard, Response):
+        return guard
+    who, _ = guard
     row = draw_service.get_draw(session, draw_id=draw_id)
     if row is None or code not in (row.project_codes or []):
         return error_page(request, who, 404, "error.404")
@@ -55,20 +48,17 @@ def send_now(code: str, draw_id: IdPath, request: Request, session: SessionDep,
     sent = notify_service.dispatch_pending(session, now=now)
     session.commit()
     logger.info("draw %s: %d notifications enqueued, %d sent from the console", draw_id, queued, sent)
-    request.session["flash"] = {"key": "notify.done", "queued": queued, "sent": sent}
-    return _back(code, "notifications")
+    return back_to_project(request, code, "notifications", {"key": "notify.done", "queued": queued, "sent": sent})
 
 
 @router.post("/projects/{code}/bidders")
 def open_bids(code: str, request: Request, session: SessionDep, csrf_token: Annotated[str | None, Form()] = None,
               bidder_codes: Annotated[str, Form(max_length=20_000)] = "") -> Response:
     """Record the bidders at bid opening and replace conflicted experts; the page shows the counts."""
-    who = writer(request, session, csrf_token, COORDINATORS)
-    if isinstance(who, Response):
-        return who
-    project = writable_project(request, session, who, code)
-    if isinstance(project, Response):
-        return project
+    guard = project_writer(request, session, code, csrf_token)
+    if isinstance(guard, Response):
+        return guard
+    who, project = guard
     given = codes(bidder_codes)
     if len(given) > MAX_BIDDERS:
         return error_page(request, who, 422, "error.422", field=f"bidder_codes (> {MAX_BIDDERS})")
@@ -77,8 +67,8 @@ def open_bids(code: str, request: Request, session: SessionDep, csrf_token: Anno
                                            actor=who.actor)
     except (project_service.ProjectDataError, project_service.ProjectStateError) as exc:
         session.rollback()
-        request.session["flash"] = {"key": "draw.failed", "msg": f"{exc.field}: {exc}", "error": True}
-        return _back(code, "bidders")
+        return back_to_project(request, code, "bidders",
+                               {"key": "draw.failed", "msg": f"{exc.field}: {exc}", "error": True})
     session.commit()
     started = clock.now() >= aware(project.start)
     request.session["bids"] = {k: report.get(k) for k in ("bidders", "conflicted", "replaced")} | {
@@ -86,5 +76,5 @@ def open_bids(code: str, request: Request, session: SessionDep, csrf_token: Anno
         "per_site": report.get("per_site") or {},
         "replacements": report.get("replacements") if started else None,
     }
-    return _back(code, "bidders")
+    return back_to_project(request, code, "bidders")
 

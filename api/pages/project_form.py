@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 
 from api.auth.deps import SessionDep
 from api.auth.service import Principal
-from api.pages.common import COORDINATORS, console_user, error_page, hide, refuse, render
+from api.pages.common import COORDINATORS, error_page, hide, member, render
 from api.pages.forms import FormError, codes, local_datetime, local_input, number, validation_field, writer
 from api.pages.projects import readable_project
 from scheduler import projects as project_service
@@ -52,11 +52,9 @@ def _form(request: Request, who: Principal, session: Session, values: dict[str, 
 @router.get("/projects/new")
 def new_project(request: Request, session: SessionDep) -> Response:
     """The form of a new project (admins and coordinators; the main site must be in their scope)."""
-    who = console_user(request, session)
+    who = member(request, session, COORDINATORS)
     if isinstance(who, Response):
         return who
-    if who.role not in COORDINATORS:
-        return refuse(request, session, who, f"role {who.role}")
     return _form(request, who, session, {"aux_mode": "random", "representatives": 1}, project=None)
 
 
@@ -114,17 +112,28 @@ def writable_project(request: Request, session: Session, who: Principal, code: s
     return project
 
 
-@router.get("/projects/{code}/edit")
-def edit_project(code: str, request: Request, session: SessionDep) -> Response:
-    """The edit form: name and budget always; time, size and needs while the project is planned."""
-    who = console_user(request, session)
+def project_writer(request: Request, session: Session, code: str, csrf: str | None, *,
+                   form: bool = True) -> tuple[Principal, Project] | Response:
+    """A coordinator's (or admin's) user and writable project `code`, or the page to answer instead.
+
+    `form` (a POST) checks the CSRF token too; the edit form's GET does not.
+    """
+    who = writer(request, session, csrf, COORDINATORS) if form else member(request, session, COORDINATORS)
     if isinstance(who, Response):
         return who
-    if who.role not in COORDINATORS:
-        return refuse(request, session, who, f"role {who.role}")
     project = writable_project(request, session, who, code)
     if isinstance(project, Response):
         return project
+    return who, project
+
+
+@router.get("/projects/{code}/edit")
+def edit_project(code: str, request: Request, session: SessionDep) -> Response:
+    """The edit form: name and budget always; time, size and needs while the project is planned."""
+    guard = project_writer(request, session, code, None, form=False)
+    if isinstance(guard, Response):
+        return guard
+    who, project = guard
     detail = project_service.project_detail(session, project=project)
     values = {**detail, "start": local_input(project.start), "end": local_input(project.end)}
     return _form(request, who, session, values, project=project)
@@ -137,12 +146,10 @@ def update_project(
     representatives: Text = "", need_specialty: Texts = [], need_count: Texts = [],  # noqa: B006
 ) -> Response:
     """Apply the changed fields; a drawn project refuses new times, size or needs (409 with advice)."""
-    who = writer(request, session, csrf_token, COORDINATORS)
-    if isinstance(who, Response):
-        return who
-    project = writable_project(request, session, who, code)
-    if isinstance(project, Response):
-        return project
+    guard = project_writer(request, session, code, csrf_token)
+    if isinstance(guard, Response):
+        return guard
+    who, project = guard
     values: dict[str, Any] = {"code": project.code, "name": name, "budget": budget, "start": start, "end": end,
                               "size": size, "representatives": representatives,
                               "needs": [{"specialty": s, "count": c}
@@ -176,12 +183,10 @@ def update_project(
 def cancel_project(code: str, request: Request, session: SessionDep,
                    csrf_token: Annotated[str | None, Form()] = None) -> Response:
     """Cancel a project that is not under evaluation (409 page otherwise)."""
-    who = writer(request, session, csrf_token, COORDINATORS)
-    if isinstance(who, Response):
-        return who
-    project = writable_project(request, session, who, code)
-    if isinstance(project, Response):
-        return project
+    guard = project_writer(request, session, code, csrf_token)
+    if isinstance(guard, Response):
+        return guard
+    who, project = guard
     try:
         project_service.cancel_project(session, code=code, actor=who.actor)
     except project_service.ProjectStateError as exc:

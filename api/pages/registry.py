@@ -3,27 +3,25 @@
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
-from sqlmodel import Session
 
 from api.auth import service as auth_service
 from api.auth.deps import SessionDep
 from api.auth.models import ROLES
-from api.operations import service as operations
-from api.pages.common import COORDINATORS, bad_csrf, console_user, error_page, refuse, render
-from config import db
+from api.pages.common import COORDINATORS, console_user, error_page, member, render
+from api.pages.forms import writer
 from config.settings import get_settings
 from experts import importer
 from experts import service as expert_service
-from experts.exceptions import ImportConflictError
 from venues import service as venue_service
 
 logger = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
+ADMIN = frozenset({"admin"})
 
 
 @router.get("/sites")
@@ -41,11 +39,9 @@ def sites_page(request: Request, session: SessionDep) -> Response:
 def experts_page(request: Request, session: SessionDep, q: str | None = None, page: int = 0,
                  operation: int | None = None) -> Response:
     """One page of the pool (code, name, status; never id numbers or contacts) and the import form."""
-    who = console_user(request, session)
+    who = member(request, session, COORDINATORS)
     if isinstance(who, Response):
         return who
-    if who.role not in COORDINATORS:
-        return refuse(request, session, who, f"role {who.role}")
     if not 0 <= page <= 1_000_000 or (q is not None and len(q) > 100):
         return error_page(request, who, 422, "error.422", field="q" if 0 <= page <= 1_000_000 else "page")
     rows, total = expert_service.search_experts(session, text=q or None, offset=page * PAGE_SIZE, limit=PAGE_SIZE)
@@ -62,15 +58,10 @@ def import_experts(
     csrf_token: Annotated[str | None, Form()] = None,
 ) -> Response:
     """Start an import of a CSV/.xlsx file as a long operation; the page then polls its progress."""
-    who = console_user(request, session)
+    # As the API: only admins and centre-wide coordinators change the pool.
+    who = writer(request, session, csrf_token, COORDINATORS, centre_wide="expert pool write")
     if isinstance(who, Response):
         return who
-    refused = bad_csrf(request, session, who, csrf_token)
-    if refused is not None:
-        return refused
-    if who.role not in COORDINATORS or not who.all_sites:
-        # As the API: only admins and centre-wide coordinators change the pool.
-        return refuse(request, session, who, "expert pool write")
     limit = get_settings().import_max_bytes
     data = file.file.read(limit + 1)
     if len(data) > limit:
@@ -80,26 +71,15 @@ def import_experts(
     except importer.ImportFileError as exc:
         request.session["import_error"] = str(exc)[:300]
         return RedirectResponse("/experts", status_code=303)
-    actor = who.actor
-
-    def work(progress: operations.Progress) -> dict[str, Any]:
-        with Session(db.get_engine()) as own:
-            try:
-                return importer.run_import(own, rows=rows, progress=progress, actor=actor)
-            except ImportConflictError as exc:
-                raise operations.OperationError(str(exc)) from exc
-
-    op = operations.start(session, kind="expert.import", created_by=actor, work=work, total=len(rows))
+    op = importer.start_import(session, rows=rows, actor=who.actor)
     return RedirectResponse(f"/experts?operation={op.id}", status_code=303)
 
 
 @router.get("/users")
 def users_page(request: Request, session: SessionDep) -> Response:
     """Every user with role and scope (admin only; never hashes)."""
-    who = console_user(request, session)
+    who = member(request, session, ADMIN)
     if isinstance(who, Response):
         return who
-    if who.role != "admin":
-        return refuse(request, session, who, f"role {who.role}")
     users = [auth_service.public(session, u) for u in auth_service.list_users(session)]
     return render(request, "users.html", {"users": users, "roles": ROLES, "v": {}}, who=who)

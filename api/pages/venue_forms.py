@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 import ledger
 from api.auth.deps import SessionDep
 from api.auth.service import Principal
-from api.pages.common import COORDINATORS, console_user, error_page, hide, refuse, render
+from api.pages.common import COORDINATORS, error_page, hide, member, refuse, render
 from api.pages.forms import validation_field, writer
 from venues import service as venue_service
 from venues.exceptions import VenueError
@@ -46,6 +46,21 @@ def _site_for_write(request: Request, session: Session, who: Principal, code: st
     return site
 
 
+def _site_writer(request: Request, session: Session, code: str, csrf: str | None, *,
+                 form: bool = True) -> tuple[Principal, Site] | Response:
+    """A coordinator's (or admin's) user and site `code` in scope, or the page to answer instead.
+
+    `form` (a POST) checks the CSRF token too; the edit form's GET does not.
+    """
+    who = writer(request, session, csrf, COORDINATORS) if form else member(request, session, COORDINATORS)
+    if isinstance(who, Response):
+        return who
+    site = _site_for_write(request, session, who, code)
+    if isinstance(site, Response):
+        return site
+    return who, site
+
+
 def _hours(text: str) -> str | None:
     return text.strip() or None
 
@@ -53,11 +68,9 @@ def _hours(text: str) -> str | None:
 @router.get("/sites/new")
 def new_site(request: Request, session: SessionDep) -> Response:
     """The form of a new site (admins and centre-wide coordinators, as the API)."""
-    who = console_user(request, session)
+    who = member(request, session, COORDINATORS, centre_wide="site create")
     if isinstance(who, Response):
         return who
-    if who.role not in COORDINATORS or not who.all_sites:
-        return refuse(request, session, who, "site create")
     return _form(request, session, who, site=None, values={"active": True, "kind": "centre"})
 
 
@@ -89,14 +102,10 @@ def create_site(request: Request, session: SessionDep, csrf_token: Annotated[str
 @router.get("/sites/{code}/edit")
 def edit_site(code: str, request: Request, session: SessionDep) -> Response:
     """The site's form, its rooms and the form to add one."""
-    who = console_user(request, session)
-    if isinstance(who, Response):
-        return who
-    if who.role not in COORDINATORS:
-        return refuse(request, session, who, f"role {who.role}")
-    site = _site_for_write(request, session, who, code)
-    if isinstance(site, Response):
-        return site
+    guard = _site_writer(request, session, code, None, form=False)
+    if isinstance(guard, Response):
+        return guard
+    who, site = guard
     return _form(request, session, who, site=site, values=site.model_dump())
 
 
@@ -105,12 +114,10 @@ def update_site(code: str, request: Request, session: SessionDep, csrf_token: An
                 name: Text = "", region: Text = "", lat: Text = "", lon: Text = "", kind: Text = "centre",
                 active: Text = "") -> Response:
     """Change the site (name, place, kind, whether draws may pick it)."""
-    who = writer(request, session, csrf_token, COORDINATORS)
-    if isinstance(who, Response):
-        return who
-    site = _site_for_write(request, session, who, code)
-    if isinstance(site, Response):
-        return site
+    guard = _site_writer(request, session, code, csrf_token)
+    if isinstance(guard, Response):
+        return guard
+    who, site = guard
     values = {"name": name.strip(), "region": region.strip(), "lat": lat, "lon": lon, "kind": kind,
               "active": bool(active)}
     try:
@@ -128,12 +135,10 @@ def update_site(code: str, request: Request, session: SessionDep, csrf_token: An
 def add_room(code: str, request: Request, session: SessionDep, csrf_token: Annotated[str | None, Form()] = None,
              room_code: Text = "", seats: Text = "", opens_at: Text = "", closes_at: Text = "") -> Response:
     """Add a room with its seats and daily opening hours (both empty: always open)."""
-    who = writer(request, session, csrf_token, COORDINATORS)
-    if isinstance(who, Response):
-        return who
-    site = _site_for_write(request, session, who, code)
-    if isinstance(site, Response):
-        return site
+    guard = _site_writer(request, session, code, csrf_token)
+    if isinstance(guard, Response):
+        return guard
+    who, site = guard
     values = {"code": room_code.strip(), "seats": seats, "opens_at": _hours(opens_at), "closes_at": _hours(closes_at)}
     try:
         room = venue_service.add_room(session, site_code=code, data=RoomCreate.model_validate(values))

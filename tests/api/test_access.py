@@ -203,3 +203,63 @@ def test_lists_show_nothing_out_of_scope(engine: Engine, monkeypatch: pytest.Mon
             assert stats.status_code == 200 and "P1" not in stats.text and not EXPERT_CODE.search(stats.text)
         inside = c.get("/api/projects", headers=bearer(c, "coord_auxa")).json()
         assert [p["code"] for p in inside["items"]] == ["P1"]
+
+
+def _page_routes() -> list[str]:
+    from api import pages
+
+    def walk(router: Any) -> list[tuple[set[str], str]]:
+        out: list[tuple[set[str], str]] = []
+        for r in router.routes:
+            if hasattr(r, "original_router"):
+                out += walk(r.original_router)
+            elif hasattr(r, "methods"):
+                out.append((set(r.methods), r.path))
+        return out
+
+    return sorted({p for m, p in walk(pages.router) if "GET" in m and p != "/login"})
+
+
+# Console pages: the roles that may open each (by GET); "P1" pages must stay hidden from OUTSIDE users.
+PAGES: dict[str, set[str]] = {
+    "/": STAFF, "/calendar": STAFF, "/projects/{code}": STAFF, "/rooms/day": STAFF, "/stats": STAFF,
+    "/sites": STAFF, "/closures": STAFF, "/projects/new": COORD, "/projects/{code}/edit": COORD, "/dayplan": COORD,
+    "/experts": COORD, "/sites/new": COORD, "/sites/{code}/edit": COORD, "/users": ADMIN,
+}
+
+
+def test_every_page_by_every_role(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pages: anonymous users go to the login, other roles are refused (ledgered), scope holds, nothing sealed shows."""
+    with app_client(engine, monkeypatch) as c:
+        c.post("/api/draws", json={"project_codes": ["P1"], "seed": "5eed"}, headers=bearer(c, "admin"))
+        routes = _page_routes()
+        assert not sorted(set(routes) - set(PAGES)), f"declare the access rule of {sorted(set(routes) - set(PAGES))}"
+        problems: list[str] = []
+        for user in ["anonymous", *ROLE]:
+            c.cookies.clear()
+            if user != "anonymous":
+                page = c.get("/login")
+                token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+                c.post("/login", data={"username": user, "password": "correct-horse-battery", "csrf_token": token})
+            for path in routes:
+                url = path.format(code="P1" if "projects" in path else "MAIN")
+                before = _denied(engine)
+                r = c.get(url, headers={"Accept": "text/html"}, follow_redirects=False)
+                where = f"{user} GET {url} -> {r.status_code}"
+                role = ROLE.get(user)
+                if r.status_code >= 500:
+                    problems.append("5xx: " + where)
+                elif user == "anonymous":
+                    if r.status_code != 303 or "/login" not in r.headers.get("location", ""):
+                        problems.append("no login redirect: " + where)
+                elif role not in PAGES[path]:
+                    if r.status_code != 403 or _denied(engine) <= before:
+                        problems.append("role not refused or not ledgered: " + where)
+                elif user in OUTSIDE and "{code}" in path or user == "coord_auxa" and path.endswith("/edit"):
+                    if r.status_code != 404 or _denied(engine) <= before:
+                        problems.append("scope not refused or not ledgered: " + where)
+                elif user in OUTSIDE and 'href="/projects/P1"' in r.text:
+                    problems.append("P1 shown out of scope: " + where)
+                if r.status_code == 200 and path != "/experts" and EXPERT_CODE.search(r.text):
+                    problems.append("expert named before the start: " + where)
+        assert not problems, "\n".join(problems)
