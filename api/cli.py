@@ -15,6 +15,8 @@ audit_app = typer.Typer(no_args_is_help=True, help="The tamper-evident operation
 db_app = typer.Typer(no_args_is_help=True, help="Database set-up.")
 app.add_typer(audit_app, name="audit")
 app.add_typer(db_app, name="db")
+face_app = typer.Typer(no_args_is_help=True, help="Face identity (1:1 verification).")
+app.add_typer(face_app, name="face")
 logger = logging.getLogger(__name__)
 
 
@@ -222,3 +224,27 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+@face_app.command("compare")
+def face_compare(
+    first: Annotated[Path, typer.Argument(help="first photo")],
+    second: Annotated[Path, typer.Argument(help="second photo")],
+) -> None:
+    """Compare the single faces of two photos with the service's settings; print {"distance", "match"}."""
+    from config.settings import get_settings
+    from experts.identity import FaceError, compare, encode_image
+
+    settings = get_settings()
+    encodings = []
+    for path in (first, second):
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            _fail(f"{path}: cannot read the file ({exc.strerror or exc})")
+        try:
+            encodings.append(encode_image(data, settings=settings))
+        except FaceError as exc:
+            _fail(f"{path}: {exc}")
+    result = compare(encodings[0], encodings[1], tolerance=settings.face_tolerance)
+    typer.echo(json.dumps({"distance": round(result.distance, 6), "match": result.match}))

@@ -11,6 +11,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.auth.exceptions import Forbidden, InvalidUserData, LoginFailed, NotAuthenticated, UserExists
 from experts import exceptions as expert_errors
+from experts import face_exceptions
+from experts.identity import FaceError
 from scheduler import projects as project_errors
 from scheduler.exceptions import InstanceError, ReplacementError
 from scheduler.export import UnknownProjectError
@@ -84,3 +86,7 @@ def install(app: FastAPI) -> None:
     on(expert_errors.DuplicateIdNumberError, 409, lambda e: "id_number")
     on(expert_errors.InvalidExpertDataError, 422, lambda e: "body")
     on(expert_errors.ImportConflictError, 409, lambda e: "file")
+    on(FaceError, 422, lambda e: "files")
+    on(face_exceptions.ConsentRequired, 422, lambda e: "consent")
+    on(face_exceptions.NoPhotos, 422, lambda e: "files")
+    on(face_exceptions.NotEnrolled, 404, lambda e: "code")

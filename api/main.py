@@ -21,6 +21,7 @@ from api.operations import views as operation_views
 from config.db import get_engine
 from config.migrate import upgrade
 from config.settings import get_settings
+from experts import face_views
 from experts import views as expert_views
 from notify import views as notify_views
 from scheduler import project_views
@@ -74,5 +75,6 @@ def create_app() -> FastAPI:
     app.include_router(venue_views.router)
     app.include_router(expert_views.router)
     app.include_router(operation_views.router)
+    app.include_router(face_views.router)
     # --- (each feature adds its router above this line) ---
     return app

@@ -95,6 +95,19 @@ class Settings(BaseSettings):
     import_max_errors: int = Field(
         default=1000, ge=1, description="Row errors kept in an import report (the rest are only counted)."
     )
+    # --- Face enrolment and 1:1 verification (experts/identity.py) ---
+    face_tolerance: float = Field(
+        default=0.5, gt=0, le=1, description="Largest face-encoding distance accepted as the same person."
+    )
+    face_max_image_bytes: int = Field(
+        default=8 * 1024 * 1024, ge=1024, description="Largest face photo or frame accepted (bytes)."
+    )
+    face_max_pixels: int = Field(
+        default=24_000_000, ge=10_000, description="Most pixels (width x height) of a face photo or frame."
+    )
+    face_upsample: int = Field(
+        default=0, ge=0, le=3, description="Times the HOG face detector upsamples the image (finds smaller faces)."
+    )
     # --- (each feature adds its settings block above this line) ---
     # --- Demo accounts (`yidi serve --demo`); never used unless demo data is loaded ---
     demo_password: str = Field(default="yidi-demo-2026", min_length=10)

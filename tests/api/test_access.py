@@ -85,6 +85,9 @@ POLICY: dict[tuple[str, str], tuple[set[str], str | None]] = {
     ("POST", "/api/experts/{code}/relations"): (COORD, "centre"),
     ("GET", "/api/experts/{code}/penalties"): (COORD, "pool"),
     ("POST", "/api/experts/{code}/penalties"): (COORD, "centre"),
+    ("POST", "/api/experts/{code}/face"): (COORD, "centre"),
+    ("DELETE", "/api/experts/{code}/face"): (COORD, "centre"),
+    ("GET", "/api/experts/{code}/face"): (COORD, "centre"),
     ("GET", "/api/operations/{operation_id}"): (ALL, "own"),  # its creator (coord here) and admins
 }
 # Destructive operations run last, so every other one still finds P1 and the closure.
