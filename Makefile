@@ -21,3 +21,4 @@ bench: venv
 	.venv/bin/python -m benchmarks.bench_fairness
 	.venv/bin/python benchmarks/bench_import.py
 	.venv/bin/python benchmarks/bench_service.py
+	.venv/bin/python benchmarks/bench_face.py
