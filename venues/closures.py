@@ -14,6 +14,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
+import ledger
 from config import clock
 from venues.exceptions import InvalidVenueDataError
 from venues.models import Closure, ClosureCreate, ClosurePublic, Room, Site
@@ -37,6 +38,9 @@ def create_closure(session: Session, *, data: ClosureCreate, actor: str) -> Clos
                       created_by=actor, created_at=clock.now())
     session.add(closure)
     session.flush()
+    ledger.append(session, kind="venue.closure.create", subject=f"closure:{closure.id}", actor=actor,
+                  payload={"site": data.site_code, "room": data.room_code, "start": data.start.isoformat(),
+                           "end": data.end.isoformat(), "reason": data.reason})
     logger.info("closure %s of site %s (room %s) created", closure.id, data.site_code, data.room_code or "-")
     return closure
 
@@ -61,10 +65,14 @@ def list_closures(
     return list(session.exec(stmt.order_by(col(Closure.start), col(Closure.id))).all())
 
 
-def delete_closure(session: Session, *, closure: Closure) -> None:
-    """Reopen: remove the closure."""
+def delete_closure(session: Session, *, closure: Closure, actor: str) -> None:
+    """Reopen: remove the closure (ledgered with what it was)."""
+    seen = public(session, closure)
     session.delete(closure)
     session.flush()
+    ledger.append(session, kind="venue.closure.delete", subject=f"closure:{seen.id}", actor=actor,
+                  payload={"site": seen.site_code, "room": seen.room_code, "start": seen.start.isoformat(),
+                           "end": seen.end.isoformat()})
 
 
 def public(session: Session, closure: Closure) -> ClosurePublic:

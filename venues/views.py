@@ -170,9 +170,6 @@ def create_closure(body: ClosureCreate, request: Request, session: SessionDep, w
     """Close a site, or one of its rooms, for a period (e.g. an epidemic closure)."""
     _writable_site(request, session, who, body.site_code)
     closure = closures.create_closure(session, data=body, actor=who.actor)
-    _log(session, who, "closure.create", f"closure:{closure.id}",
-         {"site": body.site_code, "room": body.room_code, "start": body.start.isoformat(),
-          "end": body.end.isoformat(), "reason": body.reason})
     session.commit()
     return closures.public(session, closure)
 
@@ -185,9 +182,6 @@ def delete_closure(closure_id: IdPath, request: Request, session: SessionDep, wh
         raise _not_found("closure_id", f"no closure {closure_id}")
     seen = closures.public(session, closure)
     _writable_site(request, session, who, seen.site_code)
-    closures.delete_closure(session, closure=closure)
-    _log(session, who, "closure.delete", f"closure:{closure_id}",
-         {"site": seen.site_code, "room": seen.room_code, "start": seen.start.isoformat(),
-          "end": seen.end.isoformat()})
+    closures.delete_closure(session, closure=closure, actor=who.actor)
     session.commit()
     return Response(status_code=204)

@@ -10,13 +10,12 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
-import ledger
 from api.auth.deps import SessionDep
 from api.auth.scope import project_scope_clause
 from api.auth.service import Principal
 from api.deps import IdPath
 from api.pages.common import COORDINATORS, console_user, error_page, hide, render
-from api.pages.forms import FormError, local_datetime, validation_field, writer
+from api.pages.forms import FormError, local_datetime, validation_field, write_target, writer
 from config import clock
 from scheduler.replan import ReplanInputError, replan_closure
 from venues import closures as closure_service
@@ -66,7 +65,7 @@ def create_closure(request: Request, session: SessionDep, csrf_token: Annotated[
         data = ClosureCreate.model_validate({
             "site_code": site_code, "room_code": room_code.strip() or None, "reason": reason.strip(),
             "start": local_datetime(start, "start"), "end": local_datetime(end, "end")})
-        closure = closure_service.create_closure(session, data=data, actor=who.actor)
+        closure_service.create_closure(session, data=data, actor=who.actor)
     except ValidationError as exc:
         session.rollback()
         return _page(request, session, who, error=validation_field(exc), values=values, status_code=422)
@@ -75,10 +74,6 @@ def create_closure(request: Request, session: SessionDep, csrf_token: Annotated[
     except VenueError as exc:
         session.rollback()
         return _page(request, session, who, error=f"site_code / room_code: {exc}", values=values, status_code=422)
-    # Ledgered as the API does (venue.closure.create), so both paths leave the same trail.
-    ledger.append(session, kind="venue.closure.create", subject=f"closure:{closure.id}", actor=who.actor,
-                  payload={"site": data.site_code, "room": data.room_code, "start": data.start.isoformat(),
-                           "end": data.end.isoformat(), "reason": data.reason})
     session.commit()
     return RedirectResponse("/closures", status_code=303)
 
@@ -95,13 +90,8 @@ def _closure(request: Request, session: Session, who: Principal, closure_id: int
 def _closure_writer(request: Request, session: Session, closure_id: int,
                     csrf: str | None) -> tuple[Principal, Closure] | Response:
     """A coordinator's (or admin's) user and a closure of a site in scope, or the page to answer instead."""
-    who = writer(request, session, csrf, COORDINATORS)
-    if isinstance(who, Response):
-        return who
-    closure = _closure(request, session, who, closure_id)
-    if isinstance(closure, Response):
-        return closure
-    return who, closure
+    return write_target(request, session, csrf, COORDINATORS,
+                        lambda who: _closure(request, session, who, closure_id))
 
 
 @router.post("/closures/{closure_id}/replan")
@@ -126,15 +116,11 @@ def replan(closure_id: IdPath, request: Request, session: SessionDep,
 @router.post("/closures/{closure_id}/delete")
 def reopen(closure_id: IdPath, request: Request, session: SessionDep,
            csrf_token: Annotated[str | None, Form()] = None) -> Response:
-    """Reopen: remove the closure (ledgered as the API's DELETE)."""
+    """Reopen: remove the closure (the service ledgers it, as for the API's DELETE)."""
     guard = _closure_writer(request, session, closure_id, csrf_token)
     if isinstance(guard, Response):
         return guard
     who, closure = guard
-    seen = closure_service.public(session, closure)
-    closure_service.delete_closure(session, closure=closure)
-    ledger.append(session, kind="venue.closure.delete", subject=f"closure:{closure_id}", actor=who.actor,
-                  payload={"site": seen.site_code, "room": seen.room_code, "start": seen.start.isoformat(),
-                           "end": seen.end.isoformat()})
+    closure_service.delete_closure(session, closure=closure, actor=who.actor)
     session.commit()
     return RedirectResponse("/closures", status_code=303)

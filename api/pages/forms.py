@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import Request
 from fastapi.responses import Response
@@ -12,7 +13,7 @@ from pydantic import ValidationError
 from sqlmodel import Session
 
 from api.auth.service import Principal
-from api.pages.common import bad_csrf, console_user, local, local_tz, role_check
+from api.pages.common import bad_csrf, console_user, local, local_tz, member, role_check
 
 SEPARATORS = re.compile(r"[\s,;，；、]+")
 
@@ -23,6 +24,9 @@ class FormError(ValueError):
     def __init__(self, field: str, message: str = "") -> None:
         super().__init__(message or field)
         self.field = field
+
+
+T = TypeVar("T")
 
 
 def writer(request: Request, session: Session, csrf: str | None, roles: frozenset[str], *,
@@ -38,6 +42,21 @@ def writer(request: Request, session: Session, csrf: str | None, roles: frozense
     if refused is not None:
         return refused
     return role_check(request, session, who, roles, centre_wide=centre_wide)
+
+
+def write_target(request: Request, session: Session, csrf: str | None, roles: frozenset[str],
+                 lookup: Callable[[Principal], T | Response], *, form: bool = True) -> tuple[Principal, T] | Response:
+    """The user (as `writer`; a GET form page skips the CSRF check) and the object `lookup` finds in their scope.
+
+    `lookup` answers the 404 page itself for an unknown or out-of-scope object.
+    """
+    who = writer(request, session, csrf, roles) if form else member(request, session, roles)
+    if isinstance(who, Response):
+        return who
+    found = lookup(who)
+    if isinstance(found, Response):
+        return found
+    return who, found
 
 
 def codes(text: str | None) -> list[str]:

@@ -14,7 +14,16 @@ from sqlmodel import Session, col, select
 from api.auth.deps import SessionDep
 from api.auth.service import Principal
 from api.pages.common import COORDINATORS, error_page, hide, member, render
-from api.pages.forms import FormError, codes, local_datetime, local_input, number, validation_field, writer
+from api.pages.forms import (
+    FormError,
+    codes,
+    local_datetime,
+    local_input,
+    number,
+    validation_field,
+    write_target,
+    writer,
+)
 from api.pages.projects import readable_project
 from scheduler import projects as project_service
 from scheduler.models import PROCEDURES, Project, ProjectCreate, ProjectUpdate
@@ -118,13 +127,8 @@ def project_writer(request: Request, session: Session, code: str, csrf: str | No
 
     `form` (a POST) checks the CSRF token too; the edit form's GET does not.
     """
-    who = writer(request, session, csrf, COORDINATORS) if form else member(request, session, COORDINATORS)
-    if isinstance(who, Response):
-        return who
-    project = writable_project(request, session, who, code)
-    if isinstance(project, Response):
-        return project
-    return who, project
+    return write_target(request, session, csrf, COORDINATORS,
+                        lambda who: writable_project(request, session, who, code), form=form)
 
 
 @router.get("/projects/{code}/edit")

@@ -15,7 +15,7 @@ import ledger
 from api.auth.deps import SessionDep
 from api.auth.service import Principal
 from api.pages.common import COORDINATORS, error_page, hide, member, refuse, render
-from api.pages.forms import validation_field, writer
+from api.pages.forms import validation_field, write_target, writer
 from venues import service as venue_service
 from venues.exceptions import VenueError
 from venues.models import SITE_KINDS, Room, RoomCreate, RoomUpdate, Site, SiteCreate, SiteUpdate
@@ -52,13 +52,8 @@ def _site_writer(request: Request, session: Session, code: str, csrf: str | None
 
     `form` (a POST) checks the CSRF token too; the edit form's GET does not.
     """
-    who = writer(request, session, csrf, COORDINATORS) if form else member(request, session, COORDINATORS)
-    if isinstance(who, Response):
-        return who
-    site = _site_for_write(request, session, who, code)
-    if isinstance(site, Response):
-        return site
-    return who, site
+    return write_target(request, session, csrf, COORDINATORS,
+                        lambda who: _site_for_write(request, session, who, code), form=form)
 
 
 def _hours(text: str) -> str | None:

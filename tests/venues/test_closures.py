@@ -57,7 +57,7 @@ def test_closures_and_hours_become_room_bookings_for_the_overlap(session: Sessio
     ]
     # Reopening (deleting the closures) brings the plain export back.
     for c in closures.list_closures(session):
-        closures.delete_closure(session, closure=c)
+        closures.delete_closure(session, closure=c, actor="test")
     session.commit()
     assert [b["room"] for b in export_instance(session, project_codes=["P1"])["room_bookings"]] == ["AUXB-R1"] * 2
 
