@@ -9,12 +9,12 @@ demo: venv
 
 test: venv
 	.venv/bin/ruff check .
-	.venv/bin/mypy api config venues experts scheduler ledger notify
+	.venv/bin/mypy api config venues experts scheduler ledger notify av_monitor
 	.venv/bin/python -m pytest -q
 
 lint: venv
 	.venv/bin/ruff check .
-	.venv/bin/mypy api config venues experts scheduler ledger notify
+	.venv/bin/mypy api config venues experts scheduler ledger notify av_monitor
 
 bench: venv
 	.venv/bin/python benchmarks/bench_draw.py
@@ -22,3 +22,5 @@ bench: venv
 	.venv/bin/python benchmarks/bench_import.py
 	.venv/bin/python benchmarks/bench_service.py
 	.venv/bin/python benchmarks/bench_face.py
+	.venv/bin/python benchmarks/bench_liveness.py
+	.venv/bin/python benchmarks/bench_recorder.py

@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.auth.exceptions import Forbidden, InvalidUserData, LoginFailed, NotAuthenticated, UserExists
 from experts import exceptions as expert_errors
 from experts import face_exceptions
+from experts.checkin.exceptions import CheckinRefused
 from experts.identity import FaceError
 from scheduler import projects as project_errors
 from scheduler.exceptions import InstanceError, ReplacementError
@@ -90,3 +91,11 @@ def install(app: FastAPI) -> None:
     on(face_exceptions.ConsentRequired, 422, lambda e: "consent")
     on(face_exceptions.NoPhotos, 422, lambda e: "files")
     on(face_exceptions.NotEnrolled, 404, lambda e: "code")
+
+    async def checkin_refused(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, CheckinRefused)
+        loc = [exc.field] if exc.field in ("authorization", "code") else ["body", exc.field]
+        detail = [{"loc": loc, "msg": str(exc), "type": exc.kind}]
+        return JSONResponse(status_code=exc.status, content={"detail": detail})
+
+    app.add_exception_handler(CheckinRefused, checkin_refused)

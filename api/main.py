@@ -12,20 +12,26 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from api import errors, openapi, pages
+from api.audit import views as audit_views
 from api.auth import service as auth_service
 from api.auth import views as auth_views
 from api.input_guard import refuse_nul
 from api.jobs import runner as jobs_runner
 from api.jobs import views as jobs_views
 from api.operations import views as operation_views
+from av_monitor import playback_views, webrtc
+from av_monitor import views as av_views
 from config.db import get_engine
 from config.migrate import upgrade
 from config.settings import get_settings
 from experts import face_views
 from experts import views as expert_views
+from experts.checkin import scheduled as checkin_scheduled
+from experts.checkin import views as checkin_views
 from notify import views as notify_views
 from scheduler import project_views
 from scheduler import views as draw_views
+from scheduler.scheduled import register_checkin_deadline_hook
 from venues import views as venue_views
 
 logger = logging.getLogger(__name__)
@@ -41,6 +47,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         if scheduler is not None:
             jobs_runner.stop(scheduler)
+        await webrtc.shutdown()  # closes every peer connection and recorder, flushes their ledger writes
 
 
 def create_app() -> FastAPI:
@@ -60,6 +67,8 @@ def create_app() -> FastAPI:
         backend = get_engine().url.get_backend_name()
         return {"status": "ok", "database": backend}
 
+    # No-shows at each project's check-in deadline are replaced (the hook reads its on/off setting).
+    register_checkin_deadline_hook(checkin_scheduled.replace_no_shows)
     errors.install(app)
     openapi.install(app)
     # --- routers (one line per domain) ---
@@ -76,5 +85,10 @@ def create_app() -> FastAPI:
     app.include_router(expert_views.router)
     app.include_router(operation_views.router)
     app.include_router(face_views.router)
+    app.include_router(checkin_views.router)
+    app.include_router(checkin_views.report_router)
+    app.include_router(av_views.router)
+    app.include_router(audit_views.router)
+    app.include_router(playback_views.router)
     # --- (each feature adds its router above this line) ---
     return app

@@ -55,6 +55,7 @@ def import_models() -> None:
     import api.auth.models  # noqa: F401
     import api.jobs.models  # noqa: F401
     import api.operations.models  # noqa: F401
+    import experts.checkin.models  # noqa: F401
     import experts.face_models  # noqa: F401
     import experts.models  # noqa: F401
     import ledger.models  # noqa: F401

@@ -108,6 +108,157 @@ class Settings(BaseSettings):
     face_upsample: int = Field(
         default=0, ge=0, le=3, description="Times the HOG face detector upsamples the image (finds smaller faces)."
     )
+    # --- Check-in terminals, no-shows and report sign-off (experts/checkin/) ---
+    checkin_open_minutes: int = Field(
+        default=120, ge=0, le=24 * 60, description="Check-in at a room's terminal opens this long before the start."
+    )
+    checkin_challenge_seconds: int = Field(
+        default=120, ge=10, le=3600, description="How long a terminal's head-turn challenge stays valid."
+    )
+    checkin_frame_interval_ms: int = Field(
+        default=250, ge=50, le=2000, description="Interval at which the terminal page captures frames."
+    )
+    checkin_frame_max_width: int = Field(default=640, ge=160, le=1920, description="Widest frame a terminal sends.")
+    checkin_max_failures: int = Field(
+        default=5, ge=1, le=100, description="Failed verifications of one ID before it is locked out for a while."
+    )
+    checkin_terminal_max_failures: int = Field(
+        default=20, ge=1, le=1000, description="Failed attempts at one terminal before the terminal is locked out."
+    )
+    checkin_lockout_minutes: int = Field(
+        default=15, ge=1, le=24 * 60, description="Window counting failures, and how long a lockout lasts."
+    )
+    checkin_replace_no_shows: bool = Field(
+        default=True, description="At the check-in deadline, replace every seat holder not checked in (R1/R2)."
+    )
+    report_max_bytes: int = Field(
+        default=50 * 1024 * 1024, ge=1024, description="Largest evaluation report file accepted (bytes)."
+    )
+    # --- Recording (av_monitor/recorder.py: segmented HLS/fMP4, encoding in a worker thread) ---
+    recording_directory: Path = Field(
+        default=Path("var/recordings"), description="Root folder of room recordings (one folder per recording)."
+    )
+    recording_segment_seconds: float = Field(
+        default=4.0, ge=1.0, le=10.0,
+        description="Length of one HLS segment; also the GOP (an IDR frame starts each segment).",
+    )
+    recording_x264_preset: str = Field(
+        default="veryfast", pattern="^(ultrafast|superfast|veryfast|faster|fast|medium)$",
+        description="libx264 preset; veryfast (measured by benchmarks/bench_recorder.py) costs ~1.3x the CPU "
+        "of ultrafast for ~35% smaller segments, still ~16 rooms per core at 640x480@15.",
+    )
+    recording_x264_crf: int = Field(default=28, ge=0, le=51, description="libx264 constant rate factor (quality).")
+    recording_x264_threads: int = Field(
+        default=1, ge=0, le=16, description="libx264 threads per room (0 = auto); rooms already run in parallel."
+    )
+    recording_audio_codec: str = Field(
+        default="aac", pattern="^(aac|libopus)$", description="Audio codec in the fMP4 segments."
+    )
+    recording_audio_bitrate: int = Field(default=64_000, ge=16_000, le=320_000, description="Audio bit rate (bit/s).")
+    recording_audio_channels: int = Field(default=1, ge=1, le=2, description="Recorded audio channels.")
+    recording_queue_frames: int = Field(
+        default=120, ge=2, le=10_000,
+        description="Bound of the frame queue to the encoder thread; when full, frames are dropped and counted.",
+    )
+    recording_video_wait_seconds: float = Field(
+        default=3.0, ge=0.0, le=60.0,
+        description="When audio arrives first, wait this long for video before recording with a black picture.",
+    )
+    recording_default_width: int = Field(default=640, ge=16, le=4096, description="Picture width with no video yet.")
+    recording_default_height: int = Field(default=480, ge=16, le=4096, description="Picture height with no video yet.")
+    # --- WebRTC ingest and viewing (av_monitor: WHIP publishers, WHEP viewers, room recording) ---
+    webrtc_ice_servers: list[str] = Field(
+        default=[], description="STUN/TURN URLs offered to the server's peers (empty: host candidates only, LAN)."
+    )
+    webrtc_turn_username: str = Field(default="", description="Username for the TURN URLs in webrtc_ice_servers.")
+    webrtc_turn_credential: SecretStr = Field(
+        default=SecretStr(""), description="Credential for the TURN URLs in webrtc_ice_servers."
+    )
+    webrtc_max_viewers_per_room: int = Field(
+        default=8, ge=1, le=100, description="Most WHEP viewers of one room at once (each costs one encoder)."
+    )
+    webrtc_max_sdp_bytes: int = Field(default=64 * 1024, ge=1024, description="Largest SDP offer accepted.")
+    webrtc_stream_stopped_seconds: float = Field(
+        default=10.0, ge=1, le=3600, description="No frames this long from a connected publisher raises an alert."
+    )
+    webrtc_record_while_publishing: bool = Field(
+        default=True, description="Automatic recording on/off (recording_mode decides when)."
+    )
+    webrtc_recording_linger_seconds: float = Field(
+        default=900.0, ge=0, description="A recording stays open this long after its publisher left, awaiting "
+        "a reconnect (which continues it with a gap); then it is finished.",
+    )
+    # --- Liveness: head-turn challenge judged from 5-point landmarks (experts/checkin/liveness.py) ---
+    liveness_min_frames: int = Field(default=6, ge=3, le=64, description="Fewest frames a check-in sequence may have.")
+    liveness_max_frames: int = Field(default=16, ge=3, le=64, description="Most frames a check-in sequence may have.")
+    liveness_detect_max_width: int = Field(
+        default=640, ge=160, le=4096, description="Frames wider than this are downscaled to it for face detection."
+    )
+    liveness_repeat_max_difference: float = Field(
+        default=0.05, ge=0, le=50, description="Two frames whose 64x48 grey thumbnails differ by less than this mean "
+        "absolute grey level count as repeated (a replayed frame, also re-encoded as JPEG at the same quality).",
+    )
+    liveness_max_missing_share: float = Field(
+        default=0.3, ge=0, lt=1, description="Share of frames allowed without a face (e.g. turned past the detector)."
+    )
+    liveness_frontal_max_yaw: float = Field(
+        default=0.08, gt=0, le=1, description="Largest |yaw index| of a frame counted as looking straight ahead."
+    )
+    liveness_turn_min_yaw: float = Field(
+        default=0.2, gt=0, le=1, description="Smallest change of the yaw index from the most frontal frame, in the "
+        "asked direction, counted as a head turn; as far the other way fails the check.",
+    )
+    liveness_max_jump: float = Field(
+        default=0.5, gt=0, le=5, description="Largest face-box centre move between consecutive frames, in box widths."
+    )
+    liveness_max_size_ratio: float = Field(
+        default=1.5, gt=1, le=5, description="Largest face-box width ratio between consecutive frames with a face."
+    )
+    liveness_same_face_tolerance: float = Field(
+        default=0.6, gt=0, le=1, description="Largest encoding distance between the sequence's checked faces "
+        "(frontal, most turned, first, last) before the face counts as changed.",
+    )
+    # --- Operation log and evidence export (api/audit/) ---
+    audit_room_after_minutes: int = Field(
+        default=30, ge=0, le=24 * 60, description="A project's slice of the ledger keeps its rooms' entries until "
+        "this long after its end (from check-in opening, checkin_open_minutes before its start).",
+    )
+    audit_evidence_max_entries: int = Field(
+        default=200_000, ge=100, le=5_000_000, description="Most ledger entries an evidence zip may hold; the zip "
+        "is built in memory, so a larger slice is refused (413) instead of exhausting memory.",
+    )
+    # --- Recording schedule: record rooms while an evaluation is scheduled there (av_monitor/schedule.py) ---
+    recording_mode: str = Field(
+        default="schedule", pattern="^(schedule|always)$", description="When a publishing room is recorded: "
+        "'schedule' while a project holding seats there runs (from check-in opening, checkin_open_minutes before "
+        "its start, to recording_after_minutes after its end), 'always' whenever a publisher is connected. "
+        "webrtc_record_while_publishing=false turns automatic recording off in both modes.",
+    )
+    recording_after_minutes: int = Field(
+        default=30, ge=0, le=24 * 60, description="Schedule mode: a room stays recorded this long after the end."
+    )
+    recording_schedule_interval_seconds: float = Field(
+        default=30.0, ge=0.1, le=3600, description="Schedule mode: how often the hub checks which rooms to record."
+    )
+    # --- Recordings playback and retention (av_monitor/recordings.py, playback_views.py) ---
+    recording_retention_days: int = Field(
+        default=5479, ge=1, le=100 * 366, description="Recordings are kept this many days after their last "
+        "segment (default 15 years, as procurement records); the daily retention job removes older ones.",
+    )
+    recording_retention_open_hours: float = Field(
+        default=24.0, ge=1, le=24 * 365, description="A recording without EXT-X-ENDLIST whose folder changed "
+        "within this many hours counts as still being written and is never removed.",
+    )
+    recording_retention_time: time = Field(
+        default=time(3, 30), description="Local time (display offset) of the daily recording retention job."
+    )
+    recording_retention_grace_hours: int = Field(
+        default=6, ge=1, le=23, description="A late retention run is still made this long after its time."
+    )
+    recording_view_log_seconds: float = Field(
+        default=300.0, ge=0, le=24 * 3600, description="Opening the same recording file again within this many "
+        "seconds (same user) is not ledgered again: players re-request files while playing and seeking.",
+    )
     # --- (each feature adds its settings block above this line) ---
     # --- Demo accounts (`yidi serve --demo`); never used unless demo data is loaded ---
     demo_password: str = Field(default="yidi-demo-2026", min_length=10)

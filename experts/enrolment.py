@@ -110,3 +110,11 @@ def verify(session: Session, *, expert_code: str, image: bytes, actor: str = "sy
                   payload={"match": result.match})
     logger.info("face verification for expert %s: %s", expert_code, "match" if result.match else "no match")
     return result.distance, result.match
+
+
+def reference(session: Session, *, expert_id: int) -> np.ndarray | None:
+    """The expert's unsealed reference encoding for a server-side 1:1 match; None when not enrolled."""
+    row = _template(session, expert_id)
+    if row is None:
+        return None
+    return identity.from_bytes(unseal(bytes(row.sealed), aad=face_aad(expert_id, row_id(row))))

@@ -29,7 +29,7 @@ from api.operations.models import Operation
 from config import db
 from config.settings import get_settings
 from experts.exceptions import ImportConflictError
-from experts.models import SPECIALTY_PATTERN, Expert, ExpertCreate, Organisation
+from experts.models import SPECIALTY_PATTERN, Expert, ExpertCreate, Organisation, normalise_id_number
 from experts.service import set_specialties
 
 logger = logging.getLogger(__name__)
@@ -173,6 +173,8 @@ class _Checker:
             bad("code", f"the code appears again (first in row {self.seen_codes[code]})")
         if given.get("employer_code") and given["employer_code"] not in self.orgs:
             bad("employer_code", f"no organisation with code {given['employer_code']!r}")
+        if given.get("id_number"):
+            given["id_number"] = normalise_id_number(given["id_number"])
         id_number = given.get("id_number")
         if id_number and self.id_owner.get(id_number, code) != code:
             bad("id_number", "another expert (in the pool or an earlier row) already has this id_number")

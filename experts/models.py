@@ -9,7 +9,7 @@ from datetime import date as Date
 from datetime import datetime
 from typing import Literal
 
-from pydantic import model_validator
+from pydantic import field_validator, model_validator
 from sqlalchemy import CheckConstraint, Index, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
@@ -62,6 +62,12 @@ class OrganisationPublic(OrganisationBase):
 # --- Expert ---------------------------------------------------------------------------------
 
 
+def normalise_id_number(value: str) -> str:
+    """An ID number as stored and looked up: no spaces or dashes, upper-case check letter (X of mainland cards)."""
+    return "".join(ch for ch in value.strip() if ch not in " -\t").upper()
+
+
+
 class ExpertBase(SQLModel):
     code: str = Field(max_length=40, unique=True, index=True, schema_extra={"pattern": CODE_PATTERN})
     name: str = Field(default="", max_length=100)
@@ -87,6 +93,11 @@ class Expert(ExpertBase, table=True):
 
 class ExpertCreate(ExpertBase):
     id_number: str | None = Field(default=None, max_length=40)
+
+    @field_validator("id_number")
+    @classmethod
+    def _normal_id(cls, value: str | None) -> str | None:
+        return normalise_id_number(value) or None if value is not None else None
     email: str | None = Field(default=None, max_length=254, schema_extra={"pattern": r"^[^@\s]+@[^@\s]+$"})
     phone: str | None = Field(default=None, max_length=32, schema_extra={"pattern": r"^\+?[0-9 \-]{5,31}$"})
     employer_code: str | None = None

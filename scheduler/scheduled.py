@@ -147,6 +147,13 @@ def daily_statistics(session: Session, *, now: datetime) -> dict[str, Any]:
     return {"day": day.isoformat(), "projects": row.projects, "seats": row.seats}
 
 
+def recording_retention(session: Session, *, now: datetime) -> dict[str, Any]:
+    """Remove room recordings past recording_retention_days, ledgering each (av_monitor.recordings.sweep)."""
+    from av_monitor import recordings  # lazy: the A/V package is optional to the draw
+
+    return recordings.sweep(session, now=now)
+
+
 JobBody = Callable[..., dict[str, Any]]
 # Job id -> body; the runner (api.jobs.runner) gives each its trigger from the settings.
 BODIES: dict[str, JobBody] = {
@@ -155,4 +162,5 @@ BODIES: dict[str, JobBody] = {
     "draw.reveal": reveal_started,
     "checkin.deadline": handle_checkin_deadlines,
     "stats.daily": daily_statistics,
+    "recording.retention": recording_retention,
 }

@@ -275,9 +275,12 @@ def expert_ref(seed: str, expert: str) -> str:
 
 def replace(
     session: Session, *, draw_id: int, project_code: str, expert_code: str, reason: str, now: datetime,
-    actor: str = "system",
+    actor: str = "system", commit: bool = True,
 ) -> dict[str, Any]:
-    """Replace one expert of a drawn project (R1) and record it (R2); returns the record."""
+    """Replace one expert of a drawn project (R1) and record it (R2); returns the record.
+
+    `commit=False` only flushes, for a caller whose transaction must hold several changes (a job).
+    """
     row = session.get(Draw, draw_id)
     if row is None or row.sealed_result is None:
         raise DrawNotFound(draw_id)
@@ -314,5 +317,8 @@ def replace(
                            "site": record["site"], "replaced_ref": expert_ref(result["seed"], expert_code),
                            "replacement_ref": expert_ref(result["seed"], record["replacement"]),
                            "result_sha256": sha256_hex(text.encode("utf-8"))})
-    session.commit()
+    if commit:
+        session.commit()
+    else:
+        session.flush()
     return record

@@ -48,8 +48,9 @@ def seed_users(session: Session) -> None:
 
 
 @contextmanager
-def app_client(engine: Engine, monkeypatch: pytest.MonkeyPatch, *, load_tiny: bool = True) -> Iterator[TestClient]:
-    """A TestClient of the whole app on `engine`, with the tiny day and the users loaded."""
+def app_client(engine: Engine, monkeypatch: pytest.MonkeyPatch, *, load_tiny: bool = True,
+               users: bool = True) -> Iterator[TestClient]:
+    """A TestClient of the whole app on `engine`, with the tiny day and the users loaded (unless already)."""
     from api.main import create_app
 
     monkeypatch.setattr(db, "get_engine", lambda url=None: engine)
@@ -61,7 +62,8 @@ def app_client(engine: Engine, monkeypatch: pytest.MonkeyPatch, *, load_tiny: bo
         if load_tiny:
             import_instance(session, tiny_day()[0])
             session.commit()
-        seed_users(session)
+        if users:
+            seed_users(session)
     with TestClient(create_app()) as c:
         yield c
 

@@ -31,7 +31,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 # The table modules config.db.import_models() imports; some may not be written yet.
 MODEL_MODULES = ("api.auth.models", "api.operations.models", "api.jobs.models", "ledger.models", "experts.models",
-                 "experts.face_models", "scheduler.models", "venues.models", "notify.models")
+                 "experts.face_models", "experts.checkin.models", "scheduler.models", "venues.models", "notify.models")
 
 
 def load_models() -> None:

@@ -146,6 +146,9 @@ def update_user(session: Session, *, username: str, data: UserUpdate, actor: str
         return None
     site_ids, _ = _resolve(session, data)
     changes = data.model_dump(exclude_unset=True, exclude={"password", "site_codes"})
+    for name in ("display_name", "active", "all_sites"):  # stored NOT NULL: null cannot mean "clear" here
+        if name in changes and changes[name] is None:
+            raise InvalidUserData(name, f"{name} may not be null (leave it out to keep it)")
     user.sqlmodel_update(changes)
     if data.password is not None:
         user.password_hash = hash_password(data.password)

@@ -79,6 +79,8 @@ def job_specs(settings: Settings | None = None) -> list[JobSpec]:
         _every("checkin.deadline", "签到截止处理", "Check-in deadline", s.checkin_deadline_interval_seconds),
         JobSpec("stats.daily", "每日统计", "Daily statistics", daily_at=s.daily_stats_time,
                 grace_seconds=s.daily_stats_grace_hours * 3600),
+        JobSpec("recording.retention", "录像保存期限清理", "Recording retention", daily_at=s.recording_retention_time,
+                grace_seconds=s.recording_retention_grace_hours * 3600),
     ]
 
 

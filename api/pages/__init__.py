@@ -16,6 +16,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.pages import (
+    audit,
     calendar,
     closures,
     dayplan,
@@ -24,15 +25,18 @@ from api.pages import (
     notices,
     project_form,
     projects,
+    recordings,
     registry,
     rooms,
     stats,
+    terminal,
     user_forms,
     venue_forms,
+    wall,
 )
 
 router = APIRouter(include_in_schema=False)
 # project_form first: its /projects/new must win over /projects/{code}.
 for _module in (login, calendar, project_form, projects, draws, dayplan, notices, rooms, stats, registry,
-                closures, venue_forms, user_forms):
+                closures, venue_forms, user_forms, terminal, audit, recordings, wall):
     router.include_router(_module.router)

@@ -32,6 +32,8 @@ NAV: tuple[tuple[str, str, frozenset[str]], ...] = (
     ("/stats", "nav.stats", CONSOLE_ROLES),
     ("/sites", "nav.sites", CONSOLE_ROLES),
     ("/closures", "nav.closures", CONSOLE_ROLES),
+    ("/recordings", "nav.recordings", CONSOLE_ROLES),
+    ("/audit", "nav.audit", CONSOLE_ROLES),
     ("/experts", "nav.experts", COORDINATORS),
     ("/users", "nav.users", frozenset({"admin"})),
 )
@@ -171,3 +173,26 @@ FIRST_YEAR, LAST_YEAR = 1900, 9000
 def in_range(value: date) -> bool:
     """True when a date lies in the years the console accepts (a year 1 or 9999 would overflow)."""
     return FIRST_YEAR <= value.year <= LAST_YEAR
+
+
+def script_messages(request: Request, keys: tuple[str, ...]) -> dict[str, str]:
+    """The messages a page's script shows, in the page's language (embedded, no second fetch)."""
+    t = i18n.translator(language(request))
+    return {key: t(key) for key in keys}
+
+
+def terminal_room(request: Request, session: Session) -> tuple[Principal, Any] | Response:
+    """The logged-in terminal user and its room; else the login redirect, the ledgered 403 or the 404 page."""
+    from venues.models import Room  # the console's common module stays free of domain imports at load
+
+    who = optional_principal(request, session)
+    if who is None:
+        return login_redirect(request)
+    if who.role != "terminal":
+        return refuse(request, session, who, f"role {who.role}")
+    room = session.get(Room, who.room_id) if who.room_id is not None else None
+    if room is None or room.id is None:
+        # A terminal account without a room cannot check anybody in or publish: say so rather than fail.
+        logger.warning("terminal user %s has no room", who.username)
+        return error_page(request, who, 404, "error.404")
+    return who, room

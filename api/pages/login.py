@@ -18,12 +18,20 @@ logger = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
 
 
+def _landing(role: str, target: str | None) -> str:
+    """Where a login goes on: a room terminal always to its kiosk (it may use nothing else), others to `target`."""
+    chosen = safe_next(target)
+    if role == "terminal" and chosen != "/terminal" and not chosen.startswith("/terminal?"):
+        return "/terminal"
+    return chosen
+
+
 @router.get("/login")
 def login_form(request: Request, session: SessionDep, next: str = "/") -> Response:  # noqa: A002
     """The login form (a logged-in user goes straight on)."""
     who = optional_principal(request, session)
     if who is not None:
-        return RedirectResponse(safe_next(next), status_code=303)
+        return RedirectResponse(_landing(who.role, next), status_code=303)
     return render(request, "login.html", {"next": safe_next(next), "username": "", "error": None})
 
 
@@ -52,7 +60,7 @@ def login(
     request.session["user"] = {"u": user.id, "v": user.token_version}
     csrf_token(request)
     logger.info("console login of user id %s", user.id)
-    return RedirectResponse(safe_next(next), status_code=303)
+    return RedirectResponse(_landing(user.role, next), status_code=303)
 
 
 @router.post("/logout")

@@ -1,4 +1,4 @@
-"""A project page's form actions: "send now" (the draw's notifications) and bid opening.
+"""A project page's form actions: "send now" (the draw's notifications), bid opening, the evaluation report.
 
 Before the evaluation starts the bid-opening report keeps counts only (D5); `api.pages.panels`
 builds what the page shows of both.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
 
 from api.auth.deps import SessionDep
@@ -19,6 +19,9 @@ from api.pages.common import aware, back_to_project, error_page, hide
 from api.pages.forms import codes
 from api.pages.project_form import project_writer
 from config import clock
+from config.settings import get_settings
+from experts.checkin import reports
+from experts.checkin.exceptions import CheckinRefused
 from notify import service as notify_service
 from scheduler import projects as project_service
 from scheduler import service as draw_service
@@ -78,3 +81,26 @@ def open_bids(code: str, request: Request, session: SessionDep, csrf_token: Anno
     }
     return back_to_project(request, code, "bidders")
 
+
+
+@router.post("/projects/{code}/report")
+def upload_report(code: str, request: Request, session: SessionDep, file: Annotated[UploadFile, File()],
+                  csrf_token: Annotated[str | None, Form()] = None) -> Response:
+    """Upload a new version of the evaluation report, which the experts then sign off at their terminals."""
+    guard = project_writer(request, session, code, csrf_token)
+    if isinstance(guard, Response):
+        return guard
+    who, project = guard
+    limit = get_settings().report_max_bytes
+    content = file.file.read(limit + 1)
+    if len(content) > limit:
+        return error_page(request, who, 413, "error.422", field=f"file (> {limit} bytes)")
+    try:
+        got = reports.upload(session, project=project, filename=file.filename or "report", content=content,
+                             actor=who.actor, now=clock.now())
+    except CheckinRefused as exc:
+        session.rollback()
+        return back_to_project(request, code, "report", {"key": "draw.failed", "msg": f"{exc.field}: {exc}",
+                                                         "error": True})
+    session.commit()
+    return back_to_project(request, code, "report", {"key": "report.uploaded", "version": got.version})

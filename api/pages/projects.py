@@ -17,6 +17,7 @@ from api.auth.service import Principal
 from api.pages import panels
 from api.pages.common import COORDINATORS, aware, console_user, error_page, hide, render
 from config import clock
+from experts.checkin import reports
 from experts.models import Expert
 from scheduler import projects as project_service
 from scheduler import service as draw_service
@@ -104,5 +105,6 @@ def project_page(code: str, request: Request, session: SessionDep) -> Response:
         "notices": panels.notification_panel(session, draw_ids=drawn_ids, code=project.code) if may_draw else {},
         "replacements": panels.replacement_history(session, project=project, named=unsealed),
         "bids": bids if isinstance(bids, dict) else None,
+        "report": reports.report_of(session, project=project),
         "site_names": site_names, "flash": flash if isinstance(flash, dict) else None,
     }, who=who)

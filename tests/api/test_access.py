@@ -89,6 +89,27 @@ POLICY: dict[tuple[str, str], tuple[set[str], str | None]] = {
     ("DELETE", "/api/experts/{code}/face"): (COORD, "centre"),
     ("GET", "/api/experts/{code}/face"): (COORD, "centre"),
     ("GET", "/api/operations/{operation_id}"): (ALL, "own"),  # its creator (coord here) and admins
+    ("GET", "/api/checkin/terminal"): ({"terminal"}, None),
+    ("POST", "/api/checkin/challenges"): ({"terminal"}, None),
+    ("POST", "/api/checkin/attempts"): ({"terminal"}, None),
+    ("POST", "/api/checkin/signoffs"): ({"terminal"}, None),
+    ("POST", "/api/checkin/manual"): ({"admin", "supervisor"}, "MAIN"),
+    ("GET", "/api/checkin/rooms/{room_code}"): (STAFF | {"terminal"}, "MAIN"),  # a terminal: its own room only
+    ("POST", "/api/projects/{code}/report"): (COORD, "P1w"),
+    ("GET", "/api/projects/{code}/report"): (STAFF, "P1"),
+    ("GET", "/api/projects/{code}/report/file"): (STAFF, "P1"),
+    ("POST", "/api/rooms/{code}/whip"): ({"terminal"}, None),  # the room's own terminal only
+    ("DELETE", "/api/rooms/{code}/whip/{session_id}"): ({"terminal"}, None),
+    ("POST", "/api/rooms/{code}/whep"): (STAFF, "MAIN"),
+    ("DELETE", "/api/rooms/{code}/whep/{session_id}"): (STAFF, "MAIN"),
+    ("GET", "/api/rooms/{code}/stream"): (STAFF, "MAIN"),
+    ("GET", "/api/ledger/entries"): (STAFF, None),
+    ("POST", "/api/ledger/verify"): (STAFF, None),
+    ("GET", "/api/projects/{code}/evidence.zip"): (STAFF, "P1"),
+    ("GET", "/api/rooms/{code}/recordings"): (STAFF, "MAIN"),
+    ("GET", "/api/recordings/{room}/{recording_id}/runs/{number}.mp4"): (STAFF, "MAIN"),
+    ("GET", "/api/recordings/{room}/{recording_id}/{name}"): (STAFF, "MAIN"),
+    ("POST", "/api/recordings/{room}/{recording_id}/verify"): (STAFF, "MAIN"),
 }
 # Destructive operations run last, so every other one still finds P1 and the closure.
 LAST = [("DELETE", "/api/closures/{closure_id}"), ("POST", "/api/projects/{code}/cancel")]
@@ -100,7 +121,8 @@ def _request(c: TestClient, method: str, path: str, ids: dict[str, Any], headers
     code = "P1" if "/projects/" in path else "MAIN" if "/sites/" in path else "E02" if "/experts/" in path \
         else "MAIN-R1"
     url = path.format(draw_id=ids["draw"], code=code, username="coord_off", closure_id=ids["closure"],
-                      operation_id=ids["operation"])
+                      operation_id=ids["operation"], room_code="MAIN-R1", session_id="0" * 32,
+                      room="MAIN-R1", recording_id="none", number=0, name="index.m3u8")
     body: dict[str, Any] | None = {
         ("POST", "/api/users"): {"username": "new_user", "password": "long-enough-password", "role": "supervisor"},
         ("PATCH", "/api/users/{username}"): {"display_name": "x"},
@@ -126,7 +148,15 @@ def _request(c: TestClient, method: str, path: str, ids: dict[str, Any], headers
         ("POST", "/api/experts/{code}/leave"): {"from_date": "2027-01-01", "to_date": "2027-01-02"},
         ("POST", "/api/experts/{code}/relations"): {"org_code": "BID1", "kind": "avoid"},
         ("POST", "/api/experts/{code}/penalties"): {"date": "2026-01-01", "reason": "late"},
+        ("POST", "/api/checkin/challenges"): {"id_number": "370102198001010028"},
+        ("POST", "/api/checkin/manual"): {"room_code": "MAIN-R1", "expert_code": "E01", "reason": "camera broken"},
     }.get((method, path))
+    if (method, path) == ("POST", "/api/projects/{code}/report"):
+        return c.post(url, headers=headers, files={"file": ("report.pdf", io.BytesIO(b"%PDF-1.4 report"))})
+    if (method, path) in (("POST", "/api/checkin/attempts"), ("POST", "/api/checkin/signoffs")):
+        return c.post(url, headers=headers, data={"token": "x", "id_number": "370102198001010028",
+                                                  "report_sha256": "0" * 64},
+                      files=[("frames", ("f.jpg", io.BytesIO(b"not a jpeg"), "image/jpeg"))] * 6)
     if (method, path) == ("POST", "/api/experts/import"):
         return c.post(url, headers=headers, files={"file": ("pool.csv", io.BytesIO(CSV), "text/csv")})
     return c.request(method, url, headers=headers, json=body)
@@ -228,6 +258,9 @@ PAGES: dict[str, set[str]] = {
     "/": STAFF, "/calendar": STAFF, "/projects/{code}": STAFF, "/rooms/day": STAFF, "/stats": STAFF,
     "/sites": STAFF, "/closures": STAFF, "/projects/new": COORD, "/projects/{code}/edit": COORD, "/dayplan": COORD,
     "/experts": COORD, "/sites/new": COORD, "/sites/{code}/edit": COORD, "/users": ADMIN,
+    "/terminal": {"terminal"}, "/checkin/rooms/{room_code}": STAFF, "/audit": STAFF,
+    "/terminal/stream": {"terminal"}, "/wall/projects/{code}": STAFF, "/wall/sites/{code}": STAFF,
+    "/recordings": STAFF, "/recordings/{room_code}/{recording_id}": STAFF,
 }
 
 
@@ -245,7 +278,8 @@ def test_every_page_by_every_role(engine: Engine, monkeypatch: pytest.MonkeyPatc
                 token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
                 c.post("/login", data={"username": user, "password": "correct-horse-battery", "csrf_token": token})
             for path in routes:
-                url = path.format(code="P1" if "projects" in path else "MAIN")
+                url = path.format(code="P1" if "projects" in path else "MAIN", room_code="MAIN-R1",
+                                  recording_id="none")
                 before = _denied(engine)
                 r = c.get(url, headers={"Accept": "text/html"}, follow_redirects=False)
                 where = f"{user} GET {url} -> {r.status_code}"
@@ -258,7 +292,8 @@ def test_every_page_by_every_role(engine: Engine, monkeypatch: pytest.MonkeyPatc
                 elif role not in PAGES[path]:
                     if r.status_code != 403 or _denied(engine) <= before:
                         problems.append("role not refused or not ledgered: " + where)
-                elif user in OUTSIDE and "{code}" in path or user == "coord_auxa" and path.endswith("/edit"):
+                elif user in OUTSIDE and ("{code}" in path or "{room_code}" in path) or \
+                        user == "coord_auxa" and (path.endswith("/edit") or "{room_code}" in path):
                     if r.status_code != 404 or _denied(engine) <= before:
                         problems.append("scope not refused or not ledgered: " + where)
                 elif user in OUTSIDE and 'href="/projects/P1"' in r.text:

@@ -54,6 +54,16 @@ def test_password_change_and_deactivation_end_tokens(engine: Engine, monkeypatch
         assert _login(c, "super", "another-long-password")[0] == 401
 
 
+def test_null_for_a_required_user_field_is_refused_by_name(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by the fuzz: {"active": null} reached the NOT NULL column and answered 500."""
+    with app_client(engine, monkeypatch) as c:
+        admin = bearer(c, "admin")
+        for field in ("active", "all_sites", "display_name"):
+            r = c.patch("/api/users/super", json={field: None}, headers=admin)
+            assert r.status_code == 422 and r.json()["detail"][0]["loc"] == [field], r.text
+        assert c.get("/api/auth/me", headers=bearer(c, "super")).status_code == 200
+
+
 def test_cookie_session_needs_the_csrf_header_for_api_writes(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     with app_client(engine, monkeypatch) as c:
         page = c.get("/login")

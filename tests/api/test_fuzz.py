@@ -23,6 +23,12 @@ EXAMPLES = 20
 EXCLUDED = [schemathesis.checks.positive_data_acceptance]
 
 
+@schemathesis.serializer("application/sdp")
+def _sdp(ctx: object, value: object) -> bytes:
+    """WHIP/WHEP offers are SDP text: send generated values as UTF-8 text."""
+    return value.encode() if isinstance(value, str) else str(value).encode()
+
+
 @schemathesis.check
 def names_the_field(ctx: schemathesis.CheckContext, response: schemathesis.Response,
                     case: schemathesis.Case) -> bool | None:

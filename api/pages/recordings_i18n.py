@@ -1,0 +1,61 @@
+"""Messages of the recordings pages (Simplified Chinese first, English), registered with api.i18n at import."""
+
+from __future__ import annotations
+
+from api import i18n
+
+MESSAGES: dict[str, dict[str, str]] = {
+    "nav.recordings": {"zh": "录像", "en": "Recordings"},
+    "rec.title": {"zh": "评标室录像", "en": "Room recordings"},
+    "rec.intro": {"zh": "您场地范围内各评标室的录像；每次查看都会记入账本。",
+                  "en": "Recordings of the evaluation rooms in your site scope; every view is recorded in the ledger."},
+    "rec.room": {"zh": "评标室", "en": "Room"},
+    "rec.project": {"zh": "项目编号", "en": "Project code"},
+    "rec.show": {"zh": "查询", "en": "Search"},
+    "rec.reset": {"zh": "清除条件", "en": "Clear filters"},
+    "rec.id": {"zh": "录像编号", "en": "Recording"},
+    "rec.started": {"zh": "开始", "en": "Started"},
+    "rec.ended": {"zh": "结束", "en": "Ended"},
+    "rec.minutes": {"zh": "时长（分钟）", "en": "Minutes"},
+    "rec.runs": {"zh": "连接段数", "en": "Runs"},
+    "rec.segments": {"zh": "片段数", "en": "Segments"},
+    "rec.gaps": {"zh": "中断", "en": "Gaps"},
+    "rec.state": {"zh": "状态", "en": "State"},
+    "rec.finished": {"zh": "已完成", "en": "Finished"},
+    "rec.open": {"zh": "录制中", "en": "Recording"},
+    "rec.none": {"zh": "没有录像。", "en": "No recordings."},
+    "rec.play": {"zh": "回放", "en": "Play"},
+    "rec.playback": {"zh": "录像回放", "en": "Recording playback"},
+    "rec.run": {"zh": "第 {n} 段（{started} 起，{minutes} 分钟）", "en": "Run {n} (from {started}, {minutes} min)"},
+    "rec.after_gap": {"zh": "中断后重新连接", "en": "after a gap"},
+    "rec.timeline": {"zh": "评标事件时间线", "en": "Evaluation timeline"},
+    "rec.timeline_help": {"zh": "点击事件可跳转到录像中的对应时刻（灰色事件不在录像时段内）。",
+                          "en": "Click an event to seek the video to that moment (grey events lie outside the "
+                                "recording)."},
+    "rec.no_events": {"zh": "此时段没有事件。", "en": "No events in this period."},
+    "rec.ev.checkin": {"zh": "签到", "en": "Check-in"},
+    "rec.ev.replacement": {"zh": "替补", "en": "Replacement"},
+    "rec.ev.signoff": {"zh": "签字确认", "en": "Sign-off"},
+    "rec.ev.report": {"zh": "评标报告", "en": "Report"},
+    "rec.ev.alert": {"zh": "视频中断告警", "en": "Stream alert"},
+    "rec.ev.publish": {"zh": "终端开始推流", "en": "Terminal connected"},
+    "rec.ev.unpublish": {"zh": "终端停止推流", "en": "Terminal disconnected"},
+    "rec.ev.gap": {"zh": "录像中断（秒）", "en": "Recording gap (s)"},
+    "rec.verify": {"zh": "校验录像", "en": "Verify recording"},
+    "rec.verify_help": {"zh": "重新计算每个片段的哈希并与账本比对（结果记入账本）。",
+                        "en": "Re-hash every segment and compare with the ledger (the result is recorded)."},
+    "rec.verifying": {"zh": "正在校验…", "en": "Verifying…"},
+    "rec.verify_ok": {"zh": "校验通过：{n} 个片段与账本一致，播放列表一致。",
+                      "en": "Verified: {n} segments match the ledger, and so does the playlist."},
+    "rec.verify_failed": {"zh": "校验未通过。", "en": "Verification failed."},
+    "rec.v.missing": {"zh": "缺失的片段", "en": "Missing segments"},
+    "rec.v.altered": {"zh": "被改动的片段", "en": "Altered segments"},
+    "rec.v.unledgered": {"zh": "账本中没有的片段", "en": "Segments not in the ledger"},
+    "rec.v.extra": {"zh": "多余的文件", "en": "Extra files"},
+    "rec.v.index_gaps": {"zh": "账本中缺少的片段序号", "en": "Segment numbers missing from the ledger"},
+    "rec.v.playlist_problems": {"zh": "播放列表与账本不一致", "en": "Playlist disagrees with the ledger"},
+    "rec.v.error": {"zh": "校验请求失败：", "en": "The verification request failed: "},
+    "rec.hls": {"zh": "HLS 播放列表（VLC、ffplay、Safari）", "en": "HLS playlist (VLC, ffplay, Safari)"},
+}
+
+i18n.register(MESSAGES)

@@ -1,0 +1,361 @@
+"""The room hub: one WHIP publisher per room, WHEP viewers fanned out by MediaRelay, the room's recorder.
+
+Everything here runs on the service's event loop. Per room: the publisher's peer connection and
+its received tracks; a drain task per track, which keeps the receiver's queue empty and notes the
+last frame's time (so a room without viewers or recording neither grows memory nor encodes); the
+room's recorder, fed by buffered relay proxies (it must not lose frames; it hands them to its
+encoding thread at once); and the viewers, each sender fed an unbuffered relay proxy (a slow
+viewer only ever holds the latest frame) through a `ViewerTrack` that survives publisher changes.
+
+Recording (`recording_mode`): "always" records a room whenever a publisher is connected;
+"schedule" (the default) records it only while an evaluation is scheduled there, as decided by
+`av_monitor.schedule.follow_schedule`, which this hub runs on its loop and which calls
+`start_recording`/`stop_recording`. `webrtc_record_while_publishing=false` turns automatic
+recording off in both modes (`start_recording` still works). A publisher that
+leaves or is replaced marks `track_ended()`; one that comes back within
+`webrtc_recording_linger_seconds` continues the same recording (with a gap), later ones start a
+new recording. A watchdog raises `av.alert` when a publisher sends no frames for
+`webrtc_stream_stopped_seconds` or its connection fails. Ledger writes go through `AuditWriter`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from aiortc import MediaStreamTrack, RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
+from aiortc.contrib.media import MediaRelay
+from aiortc.mediastreams import MediaStreamError
+
+from av_monitor import service
+from av_monitor.audit import AuditWriter
+from av_monitor.models import StreamAlert, StreamState
+from av_monitor.rooms import OfferError, Peer, Recorder, RecorderFactory, Room, TooManyViewers, new_id, new_recording_id
+from av_monitor.tracks import ViewerTrack
+from config.settings import Settings, get_settings
+
+logger = logging.getLogger(__name__)
+WATCH_INTERVAL = 1.0  # seconds between watchdog passes
+
+
+def default_recorder_factory(**kwargs: Any) -> Recorder:
+    """A `RoomRecorder` (imported late so the hub works, unrecorded, wherever it cannot load)."""
+    from av_monitor.recorder import RoomRecorder
+
+    return RoomRecorder(**kwargs)
+
+
+class RoomHub:
+    """Publishers, viewers and recorders of every room; one per process (see `get_hub`)."""
+
+    def __init__(self, *, settings: Settings | None = None, recorder_factory: RecorderFactory | None = None,
+                 audit: AuditWriter | None = None) -> None:
+        self.settings = settings or get_settings()
+        self.recorder_factory = recorder_factory or default_recorder_factory
+        self.audit = audit or AuditWriter()
+        self.relay = MediaRelay()
+        self.rooms: dict[str, Room] = {}
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._watchdog: asyncio.Task[None] | None = None
+        self._schedule: asyncio.Task[None] | None = None
+
+    # --- peers ------------------------------------------------------------------------------
+
+    def _room(self, code: str) -> Room:
+        if code not in self.rooms:
+            self.rooms[code] = Room(code=code, recording_wanted=self._automatic("always"))
+        return self.rooms[code]
+
+    def _configuration(self) -> RTCConfiguration:
+        s = self.settings
+        servers = [RTCIceServer(urls=url, username=s.webrtc_turn_username or None,
+                                credential=s.webrtc_turn_credential.get_secret_value() or None)
+                   if url.startswith("turn") else RTCIceServer(urls=url) for url in s.webrtc_ice_servers]
+        # An explicit (possibly empty) list: aiortc would otherwise contact a public STUN server.
+        return RTCConfiguration(iceServers=servers)
+
+    def _spawn(self, coro: Any) -> None:
+        task: asyncio.Task[None] = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _automatic(self, mode: str) -> bool:
+        """True when rooms are recorded automatically in `mode` ("always" or "schedule")."""
+        return self.settings.webrtc_record_while_publishing and self.settings.recording_mode == mode
+
+    def _started(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        if self._watchdog is None or self._watchdog.done():
+            self._watchdog = asyncio.ensure_future(self._watch())
+        if self._automatic("schedule") and (self._schedule is None or self._schedule.done()):
+            from av_monitor.schedule import follow_schedule  # late: it needs the database layer
+
+            self._schedule = asyncio.ensure_future(follow_schedule(self))
+
+    @staticmethod
+    async def _apply_offer(pc: RTCPeerConnection, offer_sdp: str, *, publish: bool) -> None:
+        """Check and apply an SDP offer (OfferError names what is wrong)."""
+        if not offer_sdp.lstrip().startswith("v=0") or "\nm=" not in offer_sdp.replace("\r\n", "\n"):
+            raise OfferError("the body is not an SDP offer with media (v=0 … m=…)")
+        try:
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
+        except Exception as exc:  # aiortc raises assorted errors on malformed SDP; the client must hear why
+            raise OfferError(f"unusable SDP offer: {exc}") from exc
+        transceivers = pc.getTransceivers()
+        if not transceivers or any(t.kind not in ("audio", "video") for t in transceivers):
+            raise OfferError("the offer must carry audio and/or video media only")
+        # aiortc keeps the offer's direction as seen from our side (a sendonly offer is recvonly here).
+        wanted = ("recvonly", "sendrecv") if publish else ("sendonly", "sendrecv")
+        if any(getattr(t, "_offerDirection", None) not in wanted for t in transceivers):
+            raise OfferError("a WHIP offer must send its media" if publish else "a WHEP offer must receive media")
+
+    @staticmethod
+    async def _answer(pc: RTCPeerConnection) -> str:
+        """The complete answer (aiortc gathers ICE first: WHIP/WHEP need no trickle then)."""
+        await pc.setLocalDescription(await pc.createAnswer())
+        return str(pc.localDescription.sdp)
+
+    async def publish(self, room_code: str, offer_sdp: str, *, actor: str) -> tuple[str, str]:
+        """Accept a WHIP offer for the room; returns (session id, SDP answer). Replaces any publisher."""
+        self._started()
+        room = self._room(room_code)
+        peer = Peer(id=new_id(), pc=RTCPeerConnection(self._configuration()), actor=actor, since=datetime.now(UTC))
+        received: list[MediaStreamTrack] = []
+        peer.pc.on("track", received.append)
+        try:
+            await self._apply_offer(peer.pc, offer_sdp, publish=True)
+            answer = await self._answer(peer.pc)
+        except BaseException:
+            await peer.pc.close()
+            raise
+        old = room.publisher
+        room.publisher, room.sources = peer, {t.kind: t for t in received}
+        room.publisher_mono, room.left_mono, room.stalled = time.monotonic(), None, False
+        room.last_frame_mono = None
+        if old is not None:
+            logger.info("room %s: publisher %s replaced by %s", room_code, old.id, peer.id)
+            await self._end_publisher(room, old, replaced=True)
+        peer.pc.on("connectionstatechange", lambda: self._publisher_state(room, peer))
+        for track in received:
+            self._spawn(self._drain(room, track))
+        if room.recording_wanted:
+            self._record(room, received)
+        for viewer in room.viewers.values():
+            for vt in viewer.tracks:
+                src = room.sources.get(vt.kind)
+                vt.follow(self.relay.subscribe(src, buffered=False) if src is not None else None)
+        self.audit.submit("av.publish", lambda s: service.log_publish(
+            s, room_code=room_code, actor=actor, session_id=peer.id, started=True, recording_id=room.recording_id))
+        logger.info("room %s: publisher %s connected (%s)", room_code, peer.id, ", ".join(sorted(room.sources)))
+        return peer.id, answer
+
+    def _record(self, room: Room, tracks: list[MediaStreamTrack]) -> None:
+        """Feed the publisher's tracks to the room's recorder (opening a recording if none is open)."""
+        if room.recorder is None:
+            now = datetime.now(UTC)
+            room.recording_id = new_recording_id(now)
+            code = room.code
+            directory = Path(self.settings.recording_directory) / code  # the recorder adds the id
+            try:
+                room.recorder = self.recorder_factory(
+                    room_code=code, directory=directory, recording_id=room.recording_id, settings=self.settings,
+                    on_segment=lambda info: self.audit.submit(
+                        "av.segment", lambda s: service.log_segment(s, info=info)))
+            except Exception:
+                logger.exception("room %s: the recorder could not start; the stream is not recorded", code)
+                room.recording_id = None
+                return
+            logger.info("room %s: recording %s started", code, room.recording_id)
+        for track in tracks:
+            # Buffered: the recorder must not lose frames, and it hands each to its thread at once.
+            room.recorder.add_track(self.relay.subscribe(track, buffered=True))
+
+    async def _drain(self, room: Room, track: MediaStreamTrack) -> None:
+        """Consume the publisher's track (so the receiver never queues) and note when frames arrive."""
+        sink = self.relay.subscribe(track, buffered=False)
+        try:
+            while True:
+                await sink.recv()
+                room.last_frame_mono, room.last_frame_at = time.monotonic(), datetime.now(UTC)
+                if room.stalled and room.publisher is not None:
+                    room.stalled = False
+                    logger.info("room %s: frames arrive again", room.code)
+        except MediaStreamError:
+            pass
+
+    def _publisher_state(self, room: Room, peer: Peer) -> None:
+        state = peer.pc.connectionState
+        if room.publisher is not peer or state not in ("failed", "closed"):
+            return
+        if state == "failed":
+            self._alert(room, "connection_failed", peer.id, None)
+        self._spawn(self._end_publisher(room, peer, replaced=False))
+
+    async def _end_publisher(self, room: Room, peer: Peer, *, replaced: bool) -> None:
+        """Close a publisher's connection; the recording, if any, notes the gap and waits for the next."""
+        if room.publisher is peer:
+            room.publisher, room.sources = None, {}
+            room.left_mono = time.monotonic()
+        await peer.pc.close()
+        if room.recorder is not None:
+            room.recorder.track_ended()
+        self.audit.submit("av.unpublish", lambda s: service.log_publish(
+            s, room_code=room.code, actor=peer.actor, session_id=peer.id, started=False,
+            recording_id=room.recording_id))
+        logger.info("room %s: publisher %s %s", room.code, peer.id, "replaced" if replaced else "gone")
+
+    async def unpublish(self, room_code: str, session_id: str) -> bool:
+        """End the room's WHIP session `session_id`; False when it is not the current one."""
+        room = self.rooms.get(room_code)
+        if room is None or room.publisher is None or room.publisher.id != session_id:
+            return False
+        await self._end_publisher(room, room.publisher, replaced=False)
+        return True
+
+    async def view(self, room_code: str, offer_sdp: str, *, actor: str) -> tuple[str, str]:
+        """Accept a WHEP offer; returns (session id, SDP answer). Works before the publisher arrives."""
+        self._started()
+        room = self._room(room_code)
+        if len(room.viewers) >= self.settings.webrtc_max_viewers_per_room:
+            raise TooManyViewers(f"room {room_code} already has {len(room.viewers)} viewers")
+        peer = Peer(id=new_id(), pc=RTCPeerConnection(self._configuration()), actor=actor, since=datetime.now(UTC))
+        room.viewers[peer.id] = peer  # holds the place while the answer is made (the limit holds under races)
+        try:
+            await self._apply_offer(peer.pc, offer_sdp, publish=False)
+            # The viewer's tracks exist before the answer is made, and follow the room's publisher.
+            for transceiver in peer.pc.getTransceivers():
+                src = room.sources.get(transceiver.kind)
+                vt = ViewerTrack(transceiver.kind, self.relay.subscribe(src, buffered=False) if src else None)
+                peer.tracks.append(vt)
+                peer.pc.addTrack(vt)
+            answer = await self._answer(peer.pc)
+        except BaseException:
+            await self._end_viewer(room, peer)
+            raise
+        peer.pc.on("connectionstatechange", lambda: self._viewer_state(room, peer))
+        logger.info("room %s: viewer %s connected (%d viewers)", room_code, peer.id, len(room.viewers))
+        return peer.id, answer
+
+    def _viewer_state(self, room: Room, peer: Peer) -> None:
+        if peer.pc.connectionState in ("failed", "closed") and room.viewers.get(peer.id) is peer:
+            self._spawn(self._end_viewer(room, peer))
+
+    async def _end_viewer(self, room: Room, peer: Peer) -> None:
+        room.viewers.pop(peer.id, None)
+        for vt in peer.tracks:
+            vt.stop()
+        await peer.pc.close()
+
+    async def stop_viewing(self, room_code: str, session_id: str) -> bool:
+        """End a WHEP session; False when the room has no such viewer."""
+        room = self.rooms.get(room_code)
+        peer = room.viewers.get(session_id) if room is not None else None
+        if room is None or peer is None:
+            return False
+        await self._end_viewer(room, peer)
+        return True
+
+    # --- recording ----------------------------------------------------------------------------
+
+    async def start_recording(self, room_code: str) -> None:
+        """Record the room from now on (at once if a publisher is connected, else when one comes)."""
+        room = self._room(room_code)
+        room.recording_wanted = True
+        if room.recorder is None and room.publisher is not None:
+            self._record(room, list(room.sources.values()))
+
+    async def stop_recording(self, room_code: str) -> None:
+        """Finish the room's recording (its playlist gets its end) and record no more until asked."""
+        room = self._room(room_code)
+        room.recording_wanted = False
+        await self._finish_recording(room)
+
+    def recording_rooms(self) -> set[str]:
+        """Codes of the rooms the hub records (or will, once a publisher comes)."""
+        return {code for code, room in self.rooms.items() if room.recording_wanted}
+
+    async def _finish_recording(self, room: Room) -> None:
+        recorder, room.recorder = room.recorder, None
+        if recorder is None:
+            return
+        logger.info("room %s: recording %s finished", room.code, room.recording_id)
+        room.recording_id = None
+        try:
+            await recorder.stop()
+        except Exception:
+            logger.exception("room %s: the recorder did not stop cleanly", room.code)
+
+    # --- watchdog, alerts, state --------------------------------------------------------------
+
+    def _alert(self, room: Room, reason: str, session_id: str | None, seconds: float | None) -> None:
+        now = datetime.now(UTC)
+        room.stalled = True
+        room.alerts.append(StreamAlert(at=now, reason=reason, session_id=session_id))
+        logger.warning("room %s: stream stopped (%s, session %s)", room.code, reason, session_id)
+        self.audit.submit("av.alert", lambda s: service.log_alert(
+            s, room_code=room.code, reason=reason, session_id=session_id, seconds=seconds, at=now))
+
+    async def _watch(self) -> None:
+        """Alert on publishers without frames; finish recordings whose publisher did not come back."""
+        while True:
+            await asyncio.sleep(WATCH_INTERVAL)
+            now = time.monotonic()
+            limit = self.settings.webrtc_stream_stopped_seconds
+            for room in list(self.rooms.values()):
+                if room.publisher is not None and not room.stalled:
+                    quiet = now - max(room.last_frame_mono or 0.0, room.publisher_mono)
+                    if quiet >= limit:
+                        self._alert(room, "no_frames", room.publisher.id, quiet)
+                if room.publisher is None and room.recorder is not None and room.left_mono is not None \
+                        and now - room.left_mono >= self.settings.webrtc_recording_linger_seconds:
+                    await self._finish_recording(room)
+
+    def state(self, room_code: str) -> StreamState:
+        """The room's stream as it stands (an unknown room is simply idle)."""
+        room = self.rooms.get(room_code) or Room(code=room_code)
+        pub = room.publisher
+        return StreamState(room_code=room_code, publishing=pub is not None, publisher_session=pub.id if pub else None,
+                           publisher_since=pub.since if pub else None, viewers=len(room.viewers),
+                           recording=room.recorder is not None, recording_id=room.recording_id,
+                           last_frame_at=room.last_frame_at, stalled=room.stalled, alerts=list(room.alerts))
+
+    async def close(self) -> None:
+        """Close every peer, finish every recording, then write the last ledger facts."""
+        for background in (self._watchdog, self._schedule):
+            if background is not None:
+                background.cancel()
+        for room in list(self.rooms.values()):
+            for viewer in list(room.viewers.values()):
+                await self._end_viewer(room, viewer)
+            if room.publisher is not None:
+                await self._end_publisher(room, room.publisher, replaced=False)
+            await self._finish_recording(room)
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        # The recorders hand their last segments over while stopping; wait for those writes.
+        await asyncio.get_running_loop().run_in_executor(None, self.audit.close)
+
+
+_hub: RoomHub | None = None
+
+
+def get_hub() -> RoomHub:
+    """The process's hub (created on first use)."""
+    global _hub
+    if _hub is None:
+        _hub = RoomHub()
+    return _hub
+
+
+async def shutdown() -> None:
+    """Close the hub: every peer connection and recorder (call from the app's lifespan on exit)."""
+    global _hub
+    hub, _hub = _hub, None
+    if hub is not None:
+        await hub.close()

@@ -1,0 +1,277 @@
+"""A/V benchmark of the real service: CPU per recorded room and per extra viewer, rooms per core, memory.
+
+The service (`python -m api.cli serve`) runs in its own process on a temporary SQLite database (the
+tiny day plus a site BENCH with one terminal user per room). This process plays the cameras and the
+supervisors: WHIP publishers sending 640x480 at 15 fps (a moving figure on a textured background
+with fresh sensor noise every frame, so the service's VP8 decoder and x264 encoder work as for a
+camera) plus a 48 kHz tone, and WHEP viewers that receive and decode like a browser. The video is
+VP8-encoded once at start-up and sent as packets, so the publishers cost this process almost nothing
+and do not take CPU from the service on a small machine.
+
+CPU is the service process's user+system time from /proc/<pid>/stat (100 % = one core), the median of
+`--window`-second windows over `--seconds` per step. Steps: idle; 1 recorded room with 0..V viewers;
+then N recorded rooms for each N of `--rooms`. The per-room cost is the slope of a least-squares line
+through CPU(N); rooms per core = 100 % / slope. "kept up" is recorded media seconds / (rooms x wall
+seconds) from the ledger's `av.segment` durations (1.00 = real time). The memory run records
+`--memory-rooms` rooms with one viewer for `--minutes` and prints the RSS every minute and its slope.
+
+    .venv/bin/python benchmarks/bench_av.py [--rooms 1,2,4,6,8] [--viewers 1,2,4] [--seconds 30] [--minutes 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import httpx
+import numpy as np
+from aiortc import MediaStreamTrack, RTCPeerConnection
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.av_monitor.crash_support import (  # noqa: E402
+    Service,
+    ledger_payloads,
+    login,
+    prepare_database,
+    publish,
+    terminal_of,
+    watch,
+)
+from tests.av_monitor.media_support import ToneAudioTrack  # noqa: E402
+
+WIDTH, HEIGHT, FPS = 640, 480, 15
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def camera_picture(n: int, rng: np.random.Generator, background: np.ndarray) -> np.ndarray:
+    """A yuv420p frame: textured static room, a moving figure, slow light change, per-frame noise."""
+    luma = background.copy()
+    x = int((WIDTH - 120) * (0.5 + 0.5 * np.sin(n / 25)))
+    y = int((HEIGHT - 200) * (0.5 + 0.5 * np.sin(n / 40)))
+    luma[y:y + 200, x:x + 120] = 60 + (n % 30)
+    luma = luma.astype(np.int16) + rng.normal(0, 4, luma.shape).astype(np.int16) + int(8 * np.sin(n / 50))
+    chroma = np.full((HEIGHT // 2, WIDTH), 128, dtype=np.uint8)
+    return np.vstack([np.clip(luma, 0, 255).astype(np.uint8), chroma])
+
+
+def encode_loop(seconds: int, bitrate: int) -> list[bytes]:
+    """`seconds` of camera-like video as VP8 packets (a keyframe every 2 s, so any loop start decodes)."""
+    rng = np.random.default_rng(7)
+    yy, xx = np.mgrid[0:HEIGHT, 0:WIDTH]
+    background = (110 + 40 * np.sin(xx / 17.0) * np.cos(yy / 23.0) + (xx // 80 % 2) * 20).astype(np.uint8)
+    codec = av.CodecContext.create("libvpx", "w")
+    codec.width, codec.height, codec.pix_fmt = WIDTH, HEIGHT, "yuv420p"
+    codec.framerate, codec.time_base = Fraction(FPS), Fraction(1, FPS)
+    codec.bit_rate, codec.gop_size = bitrate, 2 * FPS
+    codec.options = {"deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0"}
+    packets: list[bytes] = []
+    for n in range(seconds * FPS):
+        frame = av.VideoFrame.from_ndarray(camera_picture(n, rng, background), format="yuv420p")
+        frame.pts = n
+        packets += [bytes(p) for p in codec.encode(frame)]
+    packets += [bytes(p) for p in codec.encode(None)]
+    return packets
+
+
+class PacketVideoTrack(MediaStreamTrack):
+    """Paced 15 fps video from pre-encoded VP8 packets, looped."""
+
+    kind = "video"
+
+    def __init__(self, packets: list[bytes]) -> None:
+        super().__init__()
+        self.packets, self.sent, self._start = packets, 0, 0.0
+
+    async def recv(self) -> av.Packet:
+        if not self._start:
+            self._start = time.monotonic()
+        await asyncio.sleep(max(0.0, self._start + self.sent / FPS - time.monotonic()))
+        packet = av.Packet(self.packets[self.sent % len(self.packets)])
+        packet.pts, packet.time_base = self.sent * 90_000 // FPS, Fraction(1, 90_000)
+        self.sent += 1
+        return packet
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process `pid` (all its threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def machine_busy() -> tuple[float, float]:
+    """(busy, total) jiffies of the whole machine from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + values[4]
+    return sum(values) - idle, sum(values)
+
+
+def rss_mib(pid: int) -> float:
+    """Resident set size of `pid` in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+class Bench:
+    """The service, its publishers and viewers, and the measurements."""
+
+    def __init__(self, args: argparse.Namespace, work: Path) -> None:
+        self.args, self.work = args, work
+        self.database = work / "bench.db"
+        self.rooms = prepare_database(self.database, extra_rooms=max(max(args.rooms), args.memory_rooms) - 1)
+        env = {"YIDI_WEBRTC_RECORDING_LINGER_SECONDS": "3", "YIDI_RECORDING_X264_PRESET": args.preset}
+        self.service = Service(self.database, work / "recordings", work / "service.log",
+                               segment_seconds=args.segment_seconds, extra_env=env)
+        self.packets = encode_loop(10, args.bitrate)
+        self.publishers: dict[str, RTCPeerConnection] = {}
+        self.sessions: dict[str, tuple[str, dict[str, str]]] = {}  # room -> (WHIP session URL, headers)
+        self.viewers: list[RTCPeerConnection] = []
+        self.rows: list[tuple[str, int, int, float, float, float, str]] = []
+
+    def recorded_seconds(self) -> float:
+        return sum(float(p["duration"]) for p in ledger_payloads(self.database, "av.segment"))
+
+    async def measure(self, label: str) -> float:
+        """Median service CPU % over windows of the step; appends a table row."""
+        await asyncio.sleep(self.args.warmup)
+        pid, windows, own = self.service.pid, [], []
+        media0, busy0, wall0 = self.recorded_seconds(), machine_busy(), time.monotonic()
+        me0 = time.process_time()
+        end = wall0 + self.args.seconds
+        while time.monotonic() < end:
+            c0, t0 = cpu_seconds(pid), time.monotonic()
+            await asyncio.sleep(self.args.window)
+            windows.append(100 * (cpu_seconds(pid) - c0) / (time.monotonic() - t0))
+        wall = time.monotonic() - wall0
+        busy1 = machine_busy()
+        machine = 100 * (busy1[0] - busy0[0]) / max(1, busy1[1] - busy0[1])
+        own.append(100 * (time.process_time() - me0) / wall)
+        rooms = len(self.publishers)
+        kept = (self.recorded_seconds() - media0) / (rooms * wall) if rooms else float("nan")
+        cpu = statistics.median(windows)
+        spread = f"{min(windows):.0f}-{max(windows):.0f}"
+        self.rows.append((label, rooms, len(self.viewers), cpu, machine, own[0], f"{kept:.2f} ({spread})"))
+        print(f"  {label}: service CPU {cpu:.1f} % (windows {spread}), machine busy {machine:.0f} %, "
+              f"this process {own[0]:.0f} %, kept up {kept:.2f}", flush=True)
+        return cpu
+
+    async def set_rooms(self, client: httpx.AsyncClient, n: int) -> None:
+        while len(self.publishers) < n:
+            room = self.rooms[len(self.publishers)]
+            headers = await login(client, terminal_of(room))
+            pc, url = await publish(client, headers, [PacketVideoTrack(self.packets), ToneAudioTrack()], room,
+                                    video_codec="video/VP8")
+            self.publishers[room] = pc
+            self.sessions[room] = (url, headers)
+        while len(self.publishers) > n:
+            room, pc = self.publishers.popitem()
+            url, headers = self.sessions.pop(room)
+            await client.delete(url, headers=headers)
+            await pc.close()
+
+    async def set_viewers(self, client: httpx.AsyncClient, headers: dict[str, str], n: int) -> None:
+        while len(self.viewers) < n:
+            self.viewers.append((await watch(client, headers, self.rooms[0]))[0])
+        while len(self.viewers) > n:
+            await self.viewers.pop().close()
+
+    async def run(self) -> None:
+        a = self.args
+        async with httpx.AsyncClient(base_url=self.service.base, timeout=60) as c:
+            sup = await login(c, "super")
+            idle = await self.measure("idle service")
+            await self.set_rooms(c, 1)
+            one = await self.measure("1 room recorded")
+            per_viewer = []
+            for v in a.viewers:
+                await self.set_viewers(c, sup, v)
+                per_viewer.append((await self.measure(f"1 room + {v} viewer(s)") - one) / v)
+            await self.set_viewers(c, sup, 0)
+            points = [(0, idle), (1, one)]
+            for n in a.rooms:
+                if n > 1:
+                    await self.set_rooms(c, n)
+                    points.append((n, await self.measure(f"{n} rooms recorded")))
+            self.report(points, per_viewer)
+            if a.minutes > 0:
+                await self.memory(c, sup)
+            for pc in [*self.publishers.values(), *self.viewers]:
+                await pc.close()
+
+    def report(self, points: list[tuple[int, float]], per_viewer: list[float]) -> None:
+        print(f"\n{'step':<24}{'rooms':>6}{'viewers':>8}{'service CPU %':>15}{'machine %':>11}"
+              f"{'bench %':>9}  kept up (CPU % range of the windows)")
+        for label, rooms, viewers, cpu, machine, own, kept in self.rows:
+            print(f"{label:<24}{rooms:>6}{viewers:>8}{cpu:>15.1f}{machine:>11.0f}{own:>9.0f}  {kept}")
+        xs, ys = np.array([p[0] for p in points if p[0] > 0]), np.array([p[1] for p in points if p[0] > 0])
+        slope, intercept = np.polyfit(xs, ys, 1) if len(xs) > 1 else (ys[0] - points[0][1], points[0][1])
+        print(f"\nCPU per recorded room (slope over {[int(x) for x in xs]} rooms): {slope:.1f} % of a core "
+              f"(intercept {intercept:.1f} %, idle {points[0][1]:.1f} %)")
+        cores = os.cpu_count() or 1
+        print(f"rooms recorded per core: {100 / slope:.1f}; on this machine's {cores} cores "
+              f"(service alone): {cores * 100 / slope:.1f}")
+        if per_viewer:
+            print(f"CPU per extra viewer of one room: median {statistics.median(per_viewer):.1f} % "
+                  f"({', '.join(f'{v:.1f}' for v in per_viewer)} at {self.args.viewers} viewers)")
+
+    async def memory(self, client: httpx.AsyncClient, sup: dict[str, str]) -> None:
+        """RSS of the service while `--memory-rooms` rooms record with one viewer for `--minutes`."""
+        a, pid = self.args, self.service.pid
+        await self.set_rooms(client, a.memory_rooms)
+        await self.set_viewers(client, sup, 1)
+        print(f"\nmemory: {a.memory_rooms} rooms recorded + 1 viewer for {a.minutes} min", flush=True)
+        start, samples, media0 = time.monotonic(), [], self.recorded_seconds()
+        next_print = 0.0
+        while (elapsed := time.monotonic() - start) < a.minutes * 60:
+            samples.append((elapsed / 60, rss_mib(pid)))
+            if elapsed >= next_print:
+                print(f"  t={elapsed / 60:5.1f} min  RSS {samples[-1][1]:7.1f} MiB", flush=True)
+                next_print += 60
+            await asyncio.sleep(5)
+        samples.append(((time.monotonic() - start) / 60, rss_mib(pid)))
+        kept = (self.recorded_seconds() - media0) / (a.memory_rooms * (time.monotonic() - start))
+        t, m = np.array(samples).T
+        half = t >= t[-1] / 2
+        slope_all = np.polyfit(t, m, 1)[0]
+        slope_late = np.polyfit(t[half], m[half], 1)[0] if half.sum() > 2 else float("nan")
+        print(f"  t={t[-1]:5.1f} min  RSS {m[-1]:7.1f} MiB (peak {m.max():.1f}); slope {slope_all:+.2f} MiB/min "
+              f"overall, {slope_late:+.2f} MiB/min over the second half; kept up {kept:.2f}")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--rooms", type=lambda s: [int(x) for x in s.split(",")], default=[1, 2, 4, 6, 8])
+    p.add_argument("--viewers", type=lambda s: [int(x) for x in s.split(",")], default=[1, 2, 4])
+    p.add_argument("--seconds", type=float, default=30, help="measured seconds per step")
+    p.add_argument("--window", type=float, default=5, help="seconds per CPU sample window")
+    p.add_argument("--warmup", type=float, default=6, help="seconds after a change before measuring")
+    p.add_argument("--minutes", type=float, default=10, help="memory run length (0: skip)")
+    p.add_argument("--memory-rooms", type=int, default=4)
+    p.add_argument("--segment-seconds", type=float, default=4.0)
+    p.add_argument("--preset", default="veryfast", help="YIDI_RECORDING_X264_PRESET of the service")
+    p.add_argument("--bitrate", type=int, default=800_000, help="publishers' VP8 bit rate (bit/s)")
+    args = p.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-av-") as tmp:
+        bench = Bench(args, Path(tmp))
+        print(f"publishers: {WIDTH}x{HEIGHT} {FPS} fps VP8 ~{args.bitrate // 1000} kbit/s + 48 kHz tone; "
+              f"service preset {args.preset}, {args.segment_seconds:g} s segments; {os.cpu_count()} CPUs", flush=True)
+        bench.service.start()
+        try:
+            asyncio.run(bench.run())
+        finally:
+            bench.service.stop()
+
+
+if __name__ == "__main__":
+    main()
