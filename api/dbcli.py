@@ -71,6 +71,17 @@ def ensure_demo_users(session: Session) -> list[str]:
                                                  site_codes=list(sites), password=get_settings().demo_password),
                         actor="demo")
             made.append(name)
+    # A kiosk account for the first room of the main centre: the check-in terminal and room camera pages.
+    from venues.models import Room, Site
+
+    first = session.exec(select(Room, Site).where(Room.site_id == Site.id)
+                         .order_by(Site.id, Room.id)).first()  # type: ignore[arg-type]
+    if first is not None and session.exec(select(User.id).where(User.username == "terminal")).first() is None:
+        room, site = first
+        create_user(session, data=UserCreate(username="terminal", role="terminal", room_code=room.code,
+                                             site_codes=[site.code], password=get_settings().demo_password),
+                    actor="demo")
+        made.append("terminal")
     session.commit()
     return made
 

@@ -141,6 +141,14 @@ class RoomRecorder:
         await asyncio.to_thread(self._thread.join)
 
     async def _pump(self, track: MediaStreamTrack, serial: int) -> None:
+        try:
+            await self._pump_frames(track, serial)
+        finally:
+            # A relay's buffered proxy keeps queueing frames until stopped: a recorder that stops
+            # reading must stop it, or every frame of a still-publishing room piles up in memory.
+            track.stop()
+
+    async def _pump_frames(self, track: MediaStreamTrack, serial: int) -> None:
         kind: ItemKind = "audio" if track.kind == "audio" else "video"
         while True:
             try:

@@ -113,7 +113,13 @@ def load(room: str, recording_id: str, *, base: Path | None = None) -> Recording
     folder = (base or root()) / room / recording_id
     if not (folder / PLAYLIST_NAME).is_file():
         return None
-    playlist = Playlist.load(folder / PLAYLIST_NAME, target_seconds=1)
+    try:
+        playlist = Playlist.load(folder / PLAYLIST_NAME, target_seconds=1)
+    except (OSError, ValueError) as exc:
+        # One damaged playlist must not hide the room's other recordings or stop retention everywhere;
+        # "verify recording" still reports it.
+        logger.error("recording %s/%s: unreadable playlist (%s)", room, recording_id, type(exc).__name__)
+        return None
     runs: list[Run] = []
     for entry in playlist.entries:
         if not runs or runs[-1].init_name != entry.init_name:
@@ -243,14 +249,25 @@ def verify(session: Session, *, room: str, recording_id: str, base: Path | None 
 def _playlist_problems(folder: Path, facts: dict[int, dict[str, Any]], files: dict[str, Path]) -> list[str]:
     if PLAYLIST_NAME not in files:
         return ["playlist missing"]
-    entries = Playlist.load(folder / PLAYLIST_NAME, target_seconds=1).entries
+    try:
+        playlist = Playlist.load(folder / PLAYLIST_NAME, target_seconds=1)
+    except (OSError, ValueError):
+        return ["playlist unreadable"]
+    entries = playlist.entries
     problems: list[str] = []
     ledgered = [facts[i] for i in sorted(facts)]
     listed = [e.name for e in entries]
-    # The recorder ledgers a segment just before listing it, so a crash may leave the last one unlisted.
-    if listed != [str(f["file"]) for f in ledgered][: len(listed)] or len(ledgered) - len(listed) > 1:
+    # The hub ledgers a segment (and waits) before the recorder lists it, so a crash may leave the last
+    # ledgered segment unlisted, but only while the recording is unfinished.
+    shortfall = len(ledgered) - len(listed)
+    if listed != [str(f["file"]) for f in ledgered][: len(listed)] or shortfall > (0 if playlist.ended else 1):
         problems.append("segment list differs from the ledger")
     for entry, fact in zip(entries, ledgered, strict=False):
+        if fact.get("init") and entry.init_name != fact["init"]:
+            problems.append(f"{entry.name}: init segment differs from the ledger")
+        started = fact.get("started_at")
+        if started and abs((entry.started_at - datetime.fromisoformat(str(started))).total_seconds()) > 0.002:
+            problems.append(f"{entry.name}: start time differs from the ledger")
         if abs(entry.duration - float(fact["duration"])) > 0.002:
             problems.append(f"{entry.name}: duration differs")
         if entry.discontinuity != bool(fact.get("gap_before")):

@@ -72,9 +72,18 @@ async def _offer(request: Request, max_bytes: int) -> str | Response:
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind != "application/sdp":
         return error(415, "content-type", f"send the SDP offer as application/sdp, not {kind or 'nothing'}")
-    body = await request.body()
-    if len(body) > max_bytes:
-        return error(413, "body", f"the SDP offer exceeds {max_bytes} bytes")
+    too_big = error(413, "body", f"the SDP offer exceeds {max_bytes} bytes")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        return too_big
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():  # read no more than the limit, whatever the client sends
+        size += len(chunk)
+        if size > max_bytes:
+            return too_big
+        chunks.append(chunk)
+    body = b"".join(chunks)
     try:
         return body.decode("utf-8")
     except UnicodeDecodeError:

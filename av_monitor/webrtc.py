@@ -154,6 +154,19 @@ class RoomHub:
         logger.info("room %s: publisher %s connected (%s)", room_code, peer.id, ", ".join(sorted(room.sources)))
         return peer.id, answer
 
+    def _ledger_segment(self, info: Any) -> None:
+        """Ledger a closed segment and wait for it (on the recorder's thread): only then is it listed.
+
+        A segment in the playlist is then always in the ledger, so a crash cannot leave a listed
+        segment that the ledger does not vouch for.
+        """
+        done = self.audit.submit("av.segment", lambda s: service.log_segment(s, info=info))
+        if done is not None:
+            try:
+                done.result(timeout=self.settings.recording_segment_seconds * 4)
+            except Exception:  # a slow database must not stop the recording; the verify shows the gap
+                logger.warning("room %s: segment %s not yet ledgered", info.room_code, info.index)
+
     def _record(self, room: Room, tracks: list[MediaStreamTrack]) -> None:
         """Feed the publisher's tracks to the room's recorder (opening a recording if none is open)."""
         if room.recorder is None:
@@ -164,8 +177,7 @@ class RoomHub:
             try:
                 room.recorder = self.recorder_factory(
                     room_code=code, directory=directory, recording_id=room.recording_id, settings=self.settings,
-                    on_segment=lambda info: self.audit.submit(
-                        "av.segment", lambda s: service.log_segment(s, info=info)))
+                    on_segment=self._ledger_segment)
             except Exception:
                 logger.exception("room %s: the recorder could not start; the stream is not recorded", code)
                 room.recording_id = None

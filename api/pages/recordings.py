@@ -78,7 +78,8 @@ def recordings_page(request: Request, session: SessionDep, room: str | None = No
             return hide(request, session, who, f"project:{project}")
         codes = session.exec(select(Room.code).join(Seat, col(Seat.room_id) == col(Room.id))
                              .where(col(Seat.project_id) == found.id).distinct()).all()
-        rooms = [r for r in session.exec(select(Room).where(col(Room.code).in_(codes))).all()]
+        # Only the project's rooms at sites in the reader's scope: the recordings API answers the same.
+        rooms = _rooms_in_scope(session, who, list(codes))
         window = query.room_window(found)
     else:
         rooms = _rooms_in_scope(session, who, recordings.rooms_on_disk())

@@ -46,6 +46,13 @@ def test_serve_demo_starts_and_draws(tmp_path: Path) -> None:
         auth = {"Authorization": f"Bearer {login.json()['access_token']}"}
         r = httpx.post(f"{base}/api/draws", json={"project_codes": ["NOPE"]}, headers=auth, timeout=30)
         assert r.status_code == 404
+        # The demo kiosk account is bound to a room and reads it.
+        kiosk = httpx.post(f"{base}/api/auth/token", data={"username": "terminal", "password": "yidi-demo-2026"},
+                           timeout=30)
+        assert kiosk.status_code == 200, kiosk.text
+        room = httpx.get(f"{base}/api/checkin/terminal", timeout=30,
+                         headers={"Authorization": f"Bearer {kiosk.json()['access_token']}"})
+        assert room.status_code == 200 and room.json()["room_code"], room.text
     finally:
         proc.terminate()
         proc.wait(timeout=30)

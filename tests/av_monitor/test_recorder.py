@@ -314,3 +314,29 @@ async def _record_briefly(root: Path, infos: list[SegmentInfo]) -> None:
     recorder.add_track(ToneAudioTrack())
     await asyncio.sleep(2.5)
     await recorder.stop()
+
+
+def test_a_stopped_recorder_releases_its_relay_subscriptions(tmp_path: Path) -> None:
+    """Review finding: buffered relay proxies kept queueing every frame after the recording stopped."""
+    from aiortc.contrib.media import MediaRelay
+
+    from tests.av_monitor.media_support import CounterVideoTrack
+
+    async def run() -> None:
+        relay = MediaRelay()
+        source = CounterVideoTrack(fps=30)
+        live = relay.subscribe(source, buffered=False)  # the room keeps publishing to a viewer
+        proxy = relay.subscribe(source, buffered=True)
+        recorder = RoomRecorder(room_code="R6", directory=tmp_path, on_segment=lambda info: None, settings=_settings())
+        recorder.add_track(proxy)
+        for _ in range(10):
+            await live.recv()
+        await recorder.stop()
+        assert proxy.readyState == "ended"
+        for _ in range(30):  # the room goes on: nothing may pile up for the stopped recorder
+            await live.recv()
+        queue = getattr(proxy, "_MediaRelay__queue", None) or getattr(proxy, "_RelayStreamTrack__queue", None)
+        assert queue is None or queue.qsize() <= 2
+        live.stop()
+
+    asyncio.run(run())

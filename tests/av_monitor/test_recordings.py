@@ -357,3 +357,32 @@ def test_pages_list_play_and_ledger_the_view(setup, monkeypatch: pytest.MonkeyPa
     assert [w for a, w in denied if a == "user:super"] == ["GET /recordings project:NOPE"]
     assert [w for a, w in denied if a == "user:coord_auxa"] == [f"GET /recordings/{ROOM}/{rid} room:{ROOM}",
                                                                f"GET /recordings room:{ROOM}"]
+
+
+def test_verify_catches_playlist_edits_the_file_names_hide(setup) -> None:  # type: ignore[no-untyped-def]
+    """Review finding: moved times, a dropped init map or a finished playlist missing a segment passed."""
+    client, _, folder, infos = setup
+    h = bearer(client, "super")
+    url = f"/api/recordings/{ROOM}/{folder.name}/verify"
+    original = (folder / PLAYLIST_NAME).read_text()
+    assert client.post(url, headers=h).json()["ok"]
+    stamp = next(line for line in original.splitlines() if line.startswith("#EXT-X-PROGRAM-DATE-TIME:"))
+    edits = [original.replace(stamp, "#EXT-X-PROGRAM-DATE-TIME:2000-01-01T00:00:00.000+00:00", 1),
+             "\n".join(line for line in original.splitlines() if 'init-001.mp4' not in line) + "\n"]
+    if "#EXT-X-ENDLIST" in original:
+        last = infos[-1].path.name
+        edits.append("\n".join(line for line in original.splitlines() if line != last) + "\n")
+    for text in edits:
+        (folder / PLAYLIST_NAME).write_text(text)
+        report = client.post(url, headers=h).json()
+        assert not report["ok"] and report["playlist_problems"], text
+    (folder / PLAYLIST_NAME).write_text(original)
+
+
+def test_a_damaged_playlist_is_reported_not_a_500(setup) -> None:  # type: ignore[no-untyped-def]
+    client, _, folder, _ = setup
+    h = bearer(client, "super")
+    (folder / PLAYLIST_NAME).write_text("#EXTM3U\n#EXTINF:abc,\nseg-000000.m4s\n")
+    listing = client.get(f"/api/rooms/{ROOM}/recordings", headers=h)
+    assert listing.status_code == 200 and folder.name not in listing.text  # skipped and logged, not a 500
+    assert client.post(f"/api/recordings/{ROOM}/{folder.name}/verify", headers=h).status_code == 404
