@@ -27,6 +27,7 @@ from sqlmodel import Session, select
 
 from api.auth.deps import SessionDep
 from api.auth.service import Principal
+from api.pages import terminal_i18n  # noqa: F401  (registers the pages' messages)
 from api.pages.common import (
     bad_csrf,
     console_user,
