@@ -61,7 +61,7 @@ DEMO_USERS: tuple[tuple[str, str, bool, tuple[str, ...]], ...] = (
 def ensure_demo_users(session: Session) -> list[str]:
     """Create the demo accounts that do not exist yet; returns their names."""
     from api.auth.models import User, UserCreate
-    from api.auth.service import create_user
+    from api.auth.users import create_user
     from config.settings import get_settings
 
     made = []

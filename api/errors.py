@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -40,6 +43,17 @@ def _detail_list(detail: Any, status: int) -> list[dict[str, Any]]:
     return [{"loc": ["path"], "msg": str(detail), "type": ERROR_TYPES.get(status, "error")}]
 
 
+def _finite(value: Any) -> Any:
+    """`value` with non-finite floats as text: Python's JSON parser accepts Infinity/NaN, JSON cannot carry them."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
 def _wants_page(request: Request) -> bool:
     return not request.url.path.startswith("/api/") and "text/html" in request.headers.get("accept", "")
 
@@ -52,6 +66,13 @@ def install(app: FastAPI) -> None:
             return error(status, field(exc), str(exc))
 
         app.add_exception_handler(exc_type, handler)
+
+    async def validation_error(_: Request, exc: Exception) -> Response:
+        # FastAPI's own handler echoes the input back and fails to encode an Infinity it was sent (a 500).
+        assert isinstance(exc, RequestValidationError)
+        return JSONResponse(status_code=422, content={"detail": _finite(jsonable_encoder(exc.errors()))})
+
+    app.add_exception_handler(RequestValidationError, validation_error)
 
     async def not_authenticated(request: Request, exc: Exception) -> Response:
         if _wants_page(request):
@@ -73,7 +94,7 @@ def install(app: FastAPI) -> None:
     on(ReplacementError, 409, lambda e: "expert_code")
     on(DrawNotFound, 404, lambda e: "draw_id")
     on(StillSealed, 403, lambda e: "draw_id")
-    on(DrawStateError, 409, lambda e: "draw_id")
+    on(DrawStateError, 409, lambda e: getattr(e, "field", "draw_id"))
     on(UnknownProjectError, 404, lambda e: "project_codes")
     on(project_errors.ProjectDataError, 422, lambda e: getattr(e, "field", "body"))
     on(project_errors.ProjectStateError, 409, lambda e: getattr(e, "field", "status"))

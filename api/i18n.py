@@ -217,6 +217,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "closures.report": {"zh": "已重新安排 {replanned} 个项目，{blocked} 个无法安排，{unaffected} 个不受影响。",
                         "en": "{replanned} projects re-planned, {blocked} blocked, {unaffected} unaffected."},
     "closures.replanned": {"zh": "替换 {n} 位专家", "en": "{n} experts replaced"},
+    "closures.elsewhere": {"zh": "此项目由其他主场负责：请其主场协调员重新安排。",
+                           "en": "run from another main site: its coordinators re-plan it."},
     "closures.blocked": {"zh": "{seats} 席无法安排（规则 {rules}）：", "en": "{seats} seats cannot be placed "
                                                                        "(rules {rules}):"},
     "venue.new": {"zh": "新建场地", "en": "New site"},
@@ -237,8 +239,6 @@ MESSAGES: dict[str, dict[str, str]] = {
     "users.room_code": {"zh": "评标室编号（终端账户）", "en": "Room code (terminal accounts)"},
     "users.new_password": {"zh": "新密码", "en": "New password"},
     "users.reset": {"zh": "重置密码", "en": "Reset password"},
-    "users.role_fixed": {"zh": "角色创建后不可更改：请停用旧账户并新建。",
-                         "en": "A role cannot change after creation: deactivate the account and create a new one."},
     "nav.dayplan": {"zh": "日抽取", "en": "Day plan"},
     "dayplan.title": {"zh": "{date} 日抽取计划", "en": "Day plan for {date}"},
     "dayplan.date": {"zh": "日期", "en": "Date"},

@@ -18,6 +18,7 @@ from api.auth import views as auth_views
 from api.input_guard import refuse_nul
 from api.jobs import runner as jobs_runner
 from api.jobs import views as jobs_views
+from api.operations import scheduled as operation_jobs
 from api.operations import views as operation_views
 from av_monitor import playback_views, webrtc
 from av_monitor import views as av_views
@@ -28,6 +29,7 @@ from experts import face_views
 from experts import views as expert_views
 from experts.checkin import scheduled as checkin_scheduled
 from experts.checkin import views as checkin_views
+from notify import portal_views
 from notify import views as notify_views
 from scheduler import project_views
 from scheduler import views as draw_views
@@ -42,6 +44,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Bring the schema up to date on start; run the job scheduler while the app lives (if enabled)."""
     upgrade(get_engine())
     scheduler = jobs_runner.start(get_engine()) if get_settings().jobs_enabled else None
+    if scheduler is not None:
+        operation_jobs.sweep_now(get_engine())  # operations a stopped process left unfinished
     try:
         yield
     finally:
@@ -78,6 +82,7 @@ def create_app() -> FastAPI:
     app.include_router(project_views.replan_router)
     app.include_router(notify_views.router)
     app.include_router(notify_views.api_router)
+    app.include_router(portal_views.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.include_router(jobs_views.router)

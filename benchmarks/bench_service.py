@@ -48,7 +48,9 @@ def _load_database(env: dict[str, str], experts: int, projects: int) -> list[str
         "from api.dbcli import import_db, ensure_demo_users\n"
         "from config.db import get_engine\n"
         "from sqlmodel import Session\n"
-        f"doc = generate(experts={experts}, projects={projects})\n"
+        "import datetime as dt\n"
+        # A week ahead, as `yidi serve --demo`: a project that has started can no longer be drawn.
+        f"doc = generate(experts={experts}, projects={projects}, day=dt.date.today() + dt.timedelta(days=7))\n"
         "import_db(doc)\n"
         "with Session(get_engine()) as s: ensure_demo_users(s)\n"
         "print(json.dumps([p['id'] for p in doc['projects']]))\n"

@@ -259,6 +259,35 @@ class Settings(BaseSettings):
         default=300.0, ge=0, le=24 * 3600, description="Opening the same recording file again within this many "
         "seconds (same user) is not ledgered again: players re-request files while playing and seeking.",
     )
+    # --- Stale long operations (api/operations/: worker heartbeats and the sweep job) ---
+    operation_heartbeat_seconds: float = Field(
+        default=15.0, ge=0.1, le=600, description="How often a service process confirms that the long "
+        "operations it runs are still alive (heartbeat_at), whether or not the work reports progress.",
+    )
+    operation_stale_seconds: int = Field(
+        default=120, ge=10, le=24 * 3600, description="A queued or running operation whose heartbeat is older "
+        "than this is failed by the sweep (its process stopped); at least 3x the heartbeat interval is used.",
+    )
+    operation_sweep_interval_seconds: int = Field(
+        default=60, ge=10, le=86400, description="How often the job failing stale operations runs."
+    )
+    # --- The expert's own page (notify/portal.py: /me, /api/me/engagements) ---
+    expert_portal_window_days: int = Field(
+        default=30, ge=0, le=366, description="An expert's page lists the seats of evaluations starting this "
+        "many days ago or later (all upcoming ones too); only those projects' sealed seats are opened per request.",
+    )
+    # --- Expert import: workbook expansion cap (experts/importer.py, zip-bomb guard) ---
+    import_max_uncompressed_bytes: int = Field(
+        default=200 * 1024 * 1024, ge=1024, le=4 * 1024 * 1024 * 1024,
+        description="Largest total uncompressed size of an .xlsx import's parts (bytes; about 10x "
+        "import_max_bytes); a larger workbook is refused before it is read.",
+    )
+    # --- Draw timing (scheduler/service.py) ---
+    draw_min_lead_minutes: int = Field(
+        default=0, ge=0, le=7 * 24 * 60, description="A project is drawn only while its start lies more than this "
+        "many minutes ahead: a draw for an evaluation already under way would unseal at once and could probe the "
+        "sealed committees around it (D5).",
+    )
     # --- (each feature adds its settings block above this line) ---
     # --- Demo accounts (`yidi serve --demo`); never used unless demo data is loaded ---
     demo_password: str = Field(default="yidi-demo-2026", min_length=10)

@@ -1,12 +1,15 @@
-"""Import experts from CSV (UTF-8, with or without BOM) or Excel (.xlsx) with row-level error reports.
+"""Import experts from CSV (UTF-8 with or without BOM, or GB18030/GBK) or Excel (.xlsx) with row-level error reports.
 
 Columns (header row, any order, case-insensitive): code, name, birth_date, region, lat, lon and
 specialties (`;`-separated) are required; employer_code, id_number, email, phone and status may be
-left out. Rows are numbered as
-in a spreadsheet: the header is row 1. A bad row is reported as {row, column, message} and
-skipped; the good rows are created, or updated by code, in one transaction. Empty optional cells
-(employer_code, id_number, email, phone, status) leave an existing expert's value unchanged.
-Row messages never repeat personal data (id numbers, e-mail addresses, phone numbers).
+left out. Rows are numbered as in a spreadsheet: the header is row 1. A bad row is reported as
+{row, column, message} and skipped; the good rows are created, or updated by code, in one
+transaction. Empty optional cells (employer_code, id_number, email, phone, status) leave an
+existing expert's value unchanged. Row messages never repeat personal data (id numbers, e-mail
+addresses, phone numbers).
+CSV text is read as UTF-8 first, then as GB18030 (Excel's "CSV" on Chinese Windows); the report
+says which. An .xlsx is measured from its zip directory before openpyxl reads it, so a small file
+that would expand to gigabytes (a zip bomb) is refused without being expanded.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import csv
 import io
 import logging
 import re
+import zipfile
 from datetime import date, datetime
 from typing import Any, Protocol
 
@@ -40,6 +44,21 @@ OPTIONAL_KEPT: tuple[str, ...] = ("employer_code", "id_number", "email", "phone"
 Row = tuple[int, dict[str, str]]
 # Cells read per spreadsheet row: the columns above and room for a few unknown ones to report.
 MAX_COLUMNS = 40
+# CSV encodings tried in order: UTF-8 (a BOM is dropped), then what Excel writes on Chinese Windows.
+ENCODINGS: tuple[str, ...] = ("utf-8-sig", "gb18030")
+# Workbook parts: an xlsx has a few dozen; a member expanding more than MAX_RATIO times its compressed
+# size (once bigger than RATIO_FLOOR) is built to exhaust memory (spreadsheets compress ~5-20:1).
+MAX_MEMBERS, MAX_RATIO, RATIO_FLOOR = 1000, 100, 1024 * 1024
+NUL_MESSAGE = "text must not contain NUL (U+0000) characters"
+
+
+class ImportRows(list[Row]):
+    """The data rows of a file, with the format and text encoding they were read from (for the report)."""
+
+    def __init__(self, rows: list[Row], *, file_format: str, encoding: str | None) -> None:
+        super().__init__(rows)
+        self.file_format = file_format
+        self.encoding = encoding
 
 
 class Progress(Protocol):
@@ -99,7 +118,29 @@ def _rows(records: list[tuple[int, list[str]]]) -> list[Row]:
     return out
 
 
+def _check_zip(data: bytes) -> None:
+    """Refuse a workbook whose parts would expand past the settings' cap or absurdly (zip bomb), unread."""
+    cap = get_settings().import_max_uncompressed_bytes
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as exc:
+        raise ImportFileError(f"not a readable .xlsx workbook ({exc.__class__.__name__})") from exc
+    if len(members) > MAX_MEMBERS:
+        raise ImportFileError(f"not a plausible .xlsx workbook: {len(members)} parts (at most {MAX_MEMBERS})")
+    # zipfile stops each member at its declared file_size, so these sizes bound what openpyxl can read.
+    total = 0
+    for member in members:
+        total += member.file_size
+        if member.file_size > RATIO_FLOOR and member.file_size > MAX_RATIO * max(member.compress_size, 1):
+            raise ImportFileError(f"the workbook part {member.filename[:80]!r} expands {member.file_size} bytes "
+                                  f"from {member.compress_size} (more than {MAX_RATIO}:1): refused as a zip bomb")
+    if total > cap:
+        raise ImportFileError(f"the workbook expands to {total} bytes, more than {cap}; split the file")
+
+
 def _read_xlsx(data: bytes) -> list[tuple[int, list[str]]]:
+    _check_zip(data)
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         try:
@@ -124,12 +165,19 @@ def _read_xlsx(data: bytes) -> list[tuple[int, list[str]]]:
     return records
 
 
-def _read_csv(data: bytes) -> list[tuple[int, list[str]]]:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ImportFileError("neither an .xlsx workbook nor UTF-8 CSV text") from exc
-    if "\x00" in text:
+def _decode(data: bytes) -> tuple[str, str]:
+    for encoding in ENCODINGS:
+        try:
+            return data.decode(encoding), encoding.removesuffix("-sig")
+        except UnicodeDecodeError:
+            continue
+    raise ImportFileError("neither an .xlsx workbook nor CSV text in UTF-8 or GB18030 (GBK)")
+
+
+def _read_csv(text: str) -> list[tuple[int, list[str]]]:
+    # A NUL in the header, or more NULs than lines (UTF-16 text, a binary file), is not CSV at all;
+    # a stray NUL in a data cell is that row's error (_Checker), not the file's.
+    if "\x00" in text.partition("\n")[0] or text.count("\x00") > text.count("\n") + 1:
         raise ImportFileError("neither an .xlsx workbook nor CSV text (binary content)")
     try:
         return [(i, [c.strip() for c in rec]) for i, rec in enumerate(csv.reader(io.StringIO(text)), 1)]
@@ -137,10 +185,12 @@ def _read_csv(data: bytes) -> list[tuple[int, list[str]]]:
         raise ImportFileError(f"malformed CSV: {exc}") from exc
 
 
-def read_file(data: bytes) -> list[Row]:
+def read_file(data: bytes) -> ImportRows:
     """The data rows of a CSV or .xlsx file as (row number, {column: text}); ImportFileError if unreadable."""
-    records = _read_xlsx(data) if data[:4] == b"PK\x03\x04" else _read_csv(data)
-    return _rows(records)
+    if data[:4] == b"PK\x03\x04":
+        return ImportRows(_rows(_read_xlsx(data)), file_format="xlsx", encoding=None)
+    text, encoding = _decode(data)
+    return ImportRows(_rows(_read_csv(text)), file_format="csv", encoding=encoding)
 
 
 class _Checker:
@@ -160,6 +210,12 @@ class _Checker:
 
         if values.pop("*", None):
             bad("*", "more cells than header columns")
+        nul = [column for column, value in values.items() if "\x00" in value]
+        if nul:
+            # PostgreSQL cannot store U+0000; nothing else of such a row is worth checking.
+            for column in nul:
+                bad(column, NUL_MESSAGE)
+            return None, errors
         for column in REQUIRED:
             if not values.get(column):
                 bad(column, "a value is required")
@@ -242,10 +298,12 @@ def run_import(session: Session, *, rows: list[Row], progress: Progress, actor: 
         raise ImportConflictError("the import clashed with a concurrent change to the pool; nothing was imported, "
                              "try again") from exc
     cap = get_settings().import_max_errors
-    logger.info("expert import: %d rows, %d created, %d updated, %d skipped", len(rows), created,
-                len(good) - created, len(rows) - len(good))
+    source = ({"format": rows.file_format, "encoding": rows.encoding} if isinstance(rows, ImportRows)
+              else {"format": None, "encoding": None})
+    logger.info("expert import (%s, %s): %d rows, %d created, %d updated, %d skipped", source["format"],
+                source["encoding"], len(rows), created, len(good) - created, len(rows) - len(good))
     return {"rows": len(rows), "created": created, "updated": len(good) - created,
-            "skipped": len(rows) - len(good), "errors": errors[:cap], "errors_total": len(errors)}
+            "skipped": len(rows) - len(good), "errors": errors[:cap], "errors_total": len(errors), **source}
 
 
 def start_import(session: Session, *, rows: list[Row], actor: str) -> Operation:

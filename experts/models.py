@@ -13,7 +13,8 @@ from pydantic import field_validator, model_validator
 from sqlalchemy import CheckConstraint, Index, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from config.types import IsoDatetime
+from config import clock
+from config.types import CODE_PATTERN, FIRST_YEAR, BoundedDate, IsoDatetime, plain_text, plausible_region
 
 ExpertStatus = Literal["active", "suspended", "removed", "blacklisted"]
 EXPERT_STATUSES: tuple[str, ...] = ("active", "suspended", "removed", "blacklisted")
@@ -21,9 +22,10 @@ RelationKind = Literal["former_employment", "director", "shareholder", "relative
 RELATION_KINDS: tuple[str, ...] = (
     "former_employment", "director", "shareholder", "relative", "legal_dispute", "avoid",
 )
-CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
 REGION_PATTERN = r"^\d{6}$"
 SPECIALTY_PATTERN = r"^[A-Z](\d\d)+$"
+# An expert is an adult professional: born in the accepted years and at least this old today.
+MIN_AGE_YEARS = 18
 
 
 def _in(column: str, values: tuple[str, ...], name: str) -> CheckConstraint:
@@ -67,6 +69,39 @@ def normalise_id_number(value: str) -> str:
     return "".join(ch for ch in value.strip() if ch not in " -\t").upper()
 
 
+def plausible_birth_date(value: Date) -> Date:
+    """`value` when born FIRST_YEAR-01-01 or later and at least MIN_AGE_YEARS before today (config.clock)."""
+    today = clock.now().date()
+    try:
+        latest = today.replace(year=today.year - MIN_AGE_YEARS)
+    except ValueError:  # 29 February
+        latest = today.replace(year=today.year - MIN_AGE_YEARS, day=28)
+    earliest = Date(FIRST_YEAR, 1, 1)
+    if not earliest <= value <= latest:
+        raise ValueError(f"a birth date must lie between {earliest} and {latest} "
+                         f"(an expert is at least {MIN_AGE_YEARS})")
+    return value
+
+
+class _PlausibleExpert(SQLModel):
+    """Checks of what a person enters about an expert (not of rows read back, which may predate them)."""
+
+    @field_validator("name", check_fields=False)
+    @classmethod
+    def _plain_name(cls, value: str | None) -> str | None:
+        return None if value is None else plain_text(value)
+
+    @field_validator("birth_date", check_fields=False)
+    @classmethod
+    def _born(cls, value: Date | None) -> Date | None:
+        return None if value is None else plausible_birth_date(value)
+
+    @field_validator("region", check_fields=False)
+    @classmethod
+    def _region(cls, value: str | None) -> str | None:
+        return None if value is None else plausible_region(value)
+
+
 
 class ExpertBase(SQLModel):
     code: str = Field(max_length=40, unique=True, index=True, schema_extra={"pattern": CODE_PATTERN})
@@ -91,7 +126,7 @@ class Expert(ExpertBase, table=True):
     employer_id: int | None = Field(default=None, foreign_key="organisations.id", index=True)
 
 
-class ExpertCreate(ExpertBase):
+class ExpertCreate(ExpertBase, _PlausibleExpert):
     id_number: str | None = Field(default=None, max_length=40)
 
     @field_validator("id_number")
@@ -111,7 +146,7 @@ class ExpertCreate(ExpertBase):
         return self
 
 
-class ExpertUpdate(SQLModel):
+class ExpertUpdate(_PlausibleExpert):
     name: str | None = Field(default=None, max_length=100)
     birth_date: Date | None = None
     region: str | None = Field(default=None, schema_extra={"pattern": REGION_PATTERN})
@@ -155,6 +190,8 @@ class Relation(RelationBase, table=True):
 
 
 class RelationCreate(RelationBase):
+    from_date: BoundedDate | None = None
+    to_date: BoundedDate | None = None
     org_code: str
 
     @model_validator(mode="after")
@@ -253,17 +290,19 @@ class RelationPublic(RelationBase):
 
 
 class PenaltyCreate(SQLModel):
-    date: Date
+    date: BoundedDate
     reason: str = Field(default="", max_length=1000)
 
 
 class PenaltyPublic(PenaltyCreate):
+    # Answers read rows back: a row stored before the input bounds still reads rather than failing.
+    date: Date
     id: int
 
 
 class LeaveCreate(SQLModel):
-    from_date: Date
-    to_date: Date
+    from_date: BoundedDate
+    to_date: BoundedDate
 
     @model_validator(mode="after")
     def _ordered(self) -> "LeaveCreate":
@@ -273,4 +312,6 @@ class LeaveCreate(SQLModel):
 
 
 class LeavePublic(LeaveCreate):
+    from_date: Date
+    to_date: Date
     id: int

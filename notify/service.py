@@ -111,7 +111,7 @@ def notify_seat(session: Session, *, holder: SeatHolder, kind: NotificationKind,
     same = list(INVITATIONS) if kind in INVITATIONS else [kind]
     done = session.exec(select(Notification.id).where(Notification.rsvp_ref == rsvp.ref,
                                                       col(Notification.kind).in_(same))).first()
-    if done is not None:
+    if done is not None or (kind == "reminder" and _invited_lately(session, rsvp.ref, holder.project.start)):
         return 0
     expert = session.exec(select(Expert).where(Expert.code == holder.expert_code)).first()
     if expert is None or not (expert.email or expert.phone):
@@ -125,6 +125,17 @@ def notify_seat(session: Session, *, holder: SeatHolder, kind: NotificationKind,
     enqueue(session, channel=channel, kind=kind, expert_code=holder.expert_code, address=address, subject=subject,
             body=body, now=now, draw_id=holder.draw_id, project_id=holder.project.id, rsvp=rsvp.ref)
     return 1
+
+
+def _invited_lately(session: Session, ref: str, start: datetime) -> bool:
+    """Whether the seat's invitation itself went out within the reminder window (a late draw or replacement).
+
+    Such an invitation already is the reminder: a second message minutes later would only confuse.
+    """
+    since = aware(start) - timedelta(hours=get_settings().reminder_hours_before)
+    invited = session.exec(select(Notification.created_at).where(
+        Notification.rsvp_ref == ref, col(Notification.kind).in_(INVITATIONS))).all()
+    return any(aware(at) >= since for at in invited)
 
 
 def _notify_all(session: Session, holders: list[SeatHolder], *, kind: NotificationKind, now: datetime) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import datetime
 from typing import Any
@@ -29,6 +30,10 @@ def open_bids(session: Session, *, code: str, bidder_codes: list[str], now: date
         raise ProjectStateError("status", f"project {code} is {project.status}: its bidders cannot change")
     orgs = org_ids(session, bidder_codes, "bidder_codes")
     assert project.id is not None
+    draw = current_draw(session, project_id=project.id)
+    started = now >= as_aware(project.start)
+    if draw is not None and not started:
+        _once_before_start(session, code=code)
     for row in session.exec(select(ProjectBidder).where(ProjectBidder.project_id == project.id)).all():
         session.delete(row)
     session.flush()
@@ -36,13 +41,12 @@ def open_bids(session: Session, *, code: str, bidder_codes: list[str], now: date
     session.flush()
     report: dict[str, Any] = {"project": code, "bidders": len(orgs), "draw_id": None, "conflicted": 0,
                               "replaced": 0, "per_site": {}, "unresolved": []}
-    draw = current_draw(session, project_id=project.id)
     conflicted = _conflicted(session, draw, code) if draw is not None else []
     ledger.append(session, kind="project.bidders", subject=f"project:{code}", actor=actor, ts=now,
-                  payload={"bidders": len(orgs), "conflicted": len(conflicted)})
+                  payload={"bidders": len(orgs), "conflicted": len(conflicted), "rechecked": draw is not None,
+                           "sealed": not started})
     # service.replace commits: the bidder list is committed before the first replacement.
     session.commit()
-    started = now >= as_aware(project.start)
     named: list[dict[str, str]] = []
     for seat in conflicted:
         assert draw is not None and draw.id is not None
@@ -65,6 +69,22 @@ def open_bids(session: Session, *, code: str, bidder_codes: list[str], now: date
         report["replacements"] = named
     logger.info("bid opening of %s: %d conflicted, %d replaced", code, report["conflicted"], report["replaced"])
     return report
+
+
+def _once_before_start(session: Session, *, code: str) -> None:
+    """Refuse a second re-check of a sealed committee: repeated made-up bidder lists would probe it (D5).
+
+    The bid opening enters the bidders once; each answer tells how many members conflicted, so a list
+    changed again and again before the start would ask, one organisation at a time, who sits on the
+    committee. Corrections open at the start, when the committee is unsealed anyway.
+    """
+    for entry in ledger.entries(session, kind_prefix="project.bidders", subject=f"project:{code}", limit=1000):
+        payload = json.loads(entry.payload)
+        if payload.get("rechecked", True) and payload.get("sealed", True):
+            raise ProjectStateError("bidder_codes", (
+                f"the bidders of {code} were entered at {entry.ts.isoformat()} by {entry.actor} and the sealed "
+                "committee re-checked; before the start (D5) the list can be entered once. Corrections open at "
+                "the start, when the committee is unsealed"))
 
 
 def _conflicted(session: Session, draw: Draw, code: str) -> list[dict[str, str]]:

@@ -20,32 +20,27 @@ What is exported:
 Organisation regions, site kinds, expert id numbers and notes are not part of the format.
 
 The normal form an import → export round trip keeps, `normalise_instance`, and the windows
-above are scheduler.normal_form (re-exported here).
+above are scheduler.normal_form (re-exported here). The bulk reads (experts, history) are in
+scheduler.export_rows; tests/scheduler/test_export.py checks the whole export against a plain
+row-by-row rendering of the same tables.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
-from datetime import timezone
+from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 from sqlmodel import Session, col
 
-from experts.models import (
-    Booking,
-    Committee,
-    CommitteeMember,
-    Expert,
-    ExpertSpecialty,
-    Leave,
-    Organisation,
-    Penalty,
-    Relation,
-)
+from experts.models import Booking, Organisation, Penalty, Relation
+from scheduler import export_rows
 from scheduler.commitments import drawn_commitments
+from scheduler.export_gc import gc_paused
+from scheduler.export_rows import dt_renderer
 from scheduler.importer import ImportReport, import_instance
 from scheduler.instance import FORMAT
 from scheduler.models import (
@@ -56,7 +51,7 @@ from scheduler.models import (
     ProjectNeed,
     ProjectSupervisorOrg,
 )
-from scheduler.normal_form import Windows, canonical_order, display_tz, history_days, normalise_instance, render_dt
+from scheduler.normal_form import Windows, canonical_order, display_tz, history_days, normalise_instance
 from venues.closures import unavailable_windows
 from venues.models import Room, RoomBooking, Site
 
@@ -97,82 +92,73 @@ def export_instance(
     `with_drawn` adds the committees already drawn for other projects (scheduler.commitments): the
     draw service always asks for them; they name sealed committees.
     """
+    with gc_paused():
+        return _export(session, project_codes=project_codes, rules=rules, with_drawn=with_drawn)
+
+
+def _export(
+    session: Session, *, project_codes: list[str] | None, rules: dict[str, Any] | None, with_drawn: bool
+) -> dict[str, Any]:
     tz = display_tz()
+    render = dt_renderer(tz)
     stmt = select(Project)
     if project_codes is not None:
         stmt = stmt.where(col(Project.code).in_(sorted(set(project_codes))))
+    # An ORM query first: it flushes pending changes, so the Core reads below see them as before.
     projects = list(session.scalars(stmt))
     if project_codes is not None and len(projects) != len(set(project_codes)):
         missing = sorted(set(project_codes) - {p.code for p in projects})
         raise UnknownProjectError(f"unknown project codes: {', '.join(missing)}")
     win = Windows([(p.start, p.end) for p in projects], history_days(rules))
+    conn = session.connection()
 
-    org_code = dict(session.execute(_select(Organisation.id, Organisation.code)).tuples().all())
-    site_code = dict(session.execute(_select(Site.id, Site.code)).tuples().all())
-    room_code = dict(session.execute(_select(Room.id, Room.code)).tuples().all())
+    org_code = dict(conn.execute(_select(Organisation.id, Organisation.code)).tuples().all())
+    site_code = dict(conn.execute(_select(Site.id, Site.code)).tuples().all())
+    room_code = dict(conn.execute(_select(Room.id, Room.code)).tuples().all())
     rooms: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for r in session.execute(_select(Room.site_id, Room.code, Room.seats)):
-        rooms[r.site_id].append({"id": r.code, "seats": r.seats})
+    for site_id, code, seats in conn.execute(_select(Room.site_id, Room.code, Room.seats)).all():
+        rooms[site_id].append({"id": code, "seats": seats})
     sites = [
         {"id": s.code, "name": s.name, "region": s.region, "lat": s.lat, "lon": s.lon,
          "active": s.active, "rooms": rooms.get(s.id, [])}
-        for s in session.execute(_select(Site.id, Site.code, Site.name, Site.region, Site.lat, Site.lon,
-                                         Site.active))
+        for s in conn.execute(_select(Site.id, Site.code, Site.name, Site.region, Site.lat, Site.lon,
+                                      Site.active)).all()
     ]
-    orgs = [{"id": code, "name": name} for code, name in session.execute(
-        _select(Organisation.code, Organisation.name))]
-
-    specs: dict[int, list[str]] = defaultdict(list)
-    for eid, code in session.execute(_select(ExpertSpecialty.expert_id, ExpertSpecialty.code)):
-        specs[eid].append(code)
-    leave: dict[int, list[dict[str, str]]] = defaultdict(list)
-    for eid, d1, d2 in session.execute(_select(Leave.expert_id, Leave.from_date, Leave.to_date)):
-        leave[eid].append({"from": d1.isoformat(), "to": d2.isoformat()})
-    expert_code: dict[int, str] = {}
-    experts = []
-    for e in session.execute(_select(Expert.id, Expert.code, Expert.name, Expert.birth_date, Expert.region,
-                                    Expert.lat, Expert.lon, Expert.employer_id, Expert.status)):
-        if not specs.get(e.id):
-            continue
-        expert_code[e.id] = e.code
-        experts.append({
-            "id": e.code, "name": e.name, "birth_date": e.birth_date.isoformat(), "region": e.region,
-            "lat": e.lat, "lon": e.lon, "employer": org_code.get(e.employer_id) if e.employer_id else None,
-            "specialties": specs[e.id], "status": e.status, "leave": leave.get(e.id, []),
-        })
-    skipped = (session.scalar(select(func.count()).select_from(Expert)) or 0) - len(experts)
-    if skipped:
-        logger.info("export: %d experts without a specialty left out", skipped)
+    orgs = [{"id": code, "name": name}
+            for code, name in conn.execute(_select(Organisation.code, Organisation.name)).all()]
+    experts, expert_code, total = export_rows.experts(conn, org_code)
+    if total - len(experts):
+        logger.info("export: %d experts without a specialty left out", total - len(experts))
 
     relations = [
-        {"expert": expert_code[r.expert_id], "org": org_code[r.org_id], "kind": r.kind,
-         "from": r.from_date and r.from_date.isoformat(), "to": r.to_date and r.to_date.isoformat()}
-        for r in session.execute(_select(Relation.expert_id, Relation.org_id, Relation.kind,
-                                        Relation.from_date, Relation.to_date))
-        if r.expert_id in expert_code
+        {"expert": expert_code[eid], "org": org_code[oid], "kind": kind,
+         "from": d1 and d1.isoformat(), "to": d2 and d2.isoformat()}
+        for eid, oid, kind, d1, d2 in conn.execute(_select(Relation.expert_id, Relation.org_id, Relation.kind,
+                                                           Relation.from_date, Relation.to_date)).all()
+        if eid in expert_code
     ]
     penalties = [
-        {"expert": expert_code[p.expert_id], "date": p.date.isoformat(), "reason": p.reason}
-        for p in session.execute(_select(Penalty.expert_id, Penalty.date, Penalty.reason))
-        if p.expert_id in expert_code
+        {"expert": expert_code[eid], "date": day.isoformat(), "reason": reason}
+        for eid, day, reason in conn.execute(_select(Penalty.expert_id, Penalty.date, Penalty.reason)).all()
+        if eid in expert_code
     ]
-    history = _history(session, win, tz, org_code, expert_code)
+    history = export_rows.history(conn, win, tz, org_code, expert_code)
     bstmt = _select(Booking.expert_id, Booking.start, Booking.end)
     rbstmt = _select(RoomBooking.room_id, RoomBooking.seats, RoomBooking.start, RoomBooking.end)
     if not win.empty:
         bstmt = bstmt.where(col(Booking.start) < win.busy_hi, col(Booking.end) > win.busy_lo)
         rbstmt = rbstmt.where(col(RoomBooking.start) < win.busy_hi, col(RoomBooking.end) > win.busy_lo)
     bookings = [
-        {"expert": expert_code[b.expert_id], "start": render_dt(b.start, tz), "end": render_dt(b.end, tz)}
-        for b in session.execute(bstmt) if b.expert_id in expert_code
+        {"expert": expert_code[eid], "start": render(start), "end": render(end)}
+        for eid, start, end in conn.execute(bstmt).all() if eid in expert_code
     ]
     room_bookings = [
-        {"room": room_code[b.room_id], "seats": b.seats, "start": render_dt(b.start, tz), "end": render_dt(b.end, tz)}
-        for b in session.execute(rbstmt)
+        {"room": room_code[rid], "seats": seats, "start": render(start), "end": render(end)}
+        for rid, seats, start, end in conn.execute(rbstmt).all()
     ]
     # Closed rooms and rooms outside their opening hours are fully booked for the draw (S4).
     room_bookings += [
-        {"room": room.code, "seats": room.seats, "start": render_dt(s, tz), "end": render_dt(e, tz)}
+        {"room": room.code, "seats": room.seats, "start": render(s), "end": render(e)}
         for room, (s, e) in unavailable_windows(session, spans=[(p.start, p.end) for p in projects], tz=tz)
         if room.seats > 0
     ]
@@ -186,36 +172,15 @@ def export_instance(
         "format": FORMAT, "rules": dict(rules or {}), "sites": sites, "orgs": orgs, "experts": experts,
         "relations": relations, "penalties": penalties, "history": history, "bookings": bookings,
         "room_bookings": room_bookings,
-        "projects": _projects(session, projects, tz, org_code, site_code, expert_code),
+        "projects": _projects(session, projects, render, org_code, site_code, expert_code),
     }
     return canonical_order(doc)
-
-
-def _history(
-    session: Session, win: Windows, tz: timezone, org_code: dict[int, str], expert_code: dict[int, str]
-) -> list[dict[str, Any]]:
-    cstmt = _select(Committee.id, Committee.code, Committee.tenderer_id, Committee.start, Committee.end)
-    mstmt = _select(CommitteeMember.committee_id, CommitteeMember.expert_id).join(
-        Committee, col(Committee.id) == CommitteeMember.committee_id
-    )
-    if not win.empty:
-        cond = (col(Committee.start) >= win.hist_lo, col(Committee.start) < win.hist_hi)
-        cstmt, mstmt = cstmt.where(*cond), mstmt.where(*cond)
-    members: dict[int, list[str]] = defaultdict(list)
-    for cid, eid in session.execute(mstmt):
-        if eid in expert_code:
-            members[cid].append(expert_code[eid])
-    return [
-        {"project": c.code, "tenderer": org_code[c.tenderer_id] if c.tenderer_id else None,
-         "start": render_dt(c.start, tz), "end": render_dt(c.end, tz), "experts": members.get(c.id, [])}
-        for c in session.execute(cstmt)
-    ]
 
 
 def _projects(
     session: Session,
     projects: list[Project],
-    tz: timezone,
+    render: Callable[[datetime], str],
     org_code: dict[int, str],
     site_code: dict[int, str],
     expert_code: dict[int, str],
@@ -236,7 +201,7 @@ def _projects(
             "agent": org_code[p.agent_id] if p.agent_id else None,
             "bidders": [org_code[o] for (o,) in bidders.get(p.id, [])],
             "supervisor_orgs": [org_code[o] for (o,) in sups.get(p.id, [])],
-            "start": render_dt(p.start, tz), "end": render_dt(p.end, tz), "size": p.size,
+            "start": render(p.start), "end": render(p.end), "size": p.size,
             "representatives": p.representatives, "main_site": site_code[p.main_site_id],
             # Auxiliary sites keep their stated order: it is the coordinator's, not a sort order.
             "aux_sites": None if p.aux_mode == "random" else [site_code[s] for _, s in sorted(aux.get(p.id, []))],

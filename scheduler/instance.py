@@ -7,11 +7,13 @@ import json
 import re
 from collections.abc import Iterable
 from datetime import date
+from itertools import chain
 from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from scheduler.exceptions import InstanceError
+from scheduler.export_gc import gc_paused
 
 FORMAT = "draw-instance/1"
 RESULT_FORMAT = "draw-result/1"
@@ -168,12 +170,13 @@ def parse_instance(doc: Any) -> Instance:
     """Validate a decoded instance document; raise InstanceError naming the JSON path."""
     if not isinstance(doc, dict):
         raise InstanceError("$", "an instance must be a JSON object")
-    try:
-        inst = Instance.model_validate(doc)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        raise InstanceError(json_path(err["loc"]), err["msg"]) from None
-    _check_references(inst)
+    with gc_paused():
+        try:
+            inst = Instance.model_validate(doc)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            raise InstanceError(json_path(err["loc"]), err["msg"]) from None
+        _check_references(inst)
     return inst
 
 
@@ -228,13 +231,19 @@ def _check_references(inst: Instance) -> None:
     _all_known(experts, [r.expert for r in inst.relations], "$.relations[{}].expert", "expert")
     _all_known(orgs, [r.org for r in inst.relations], "$.relations[{}].org", "org")
     _all_known(experts, [p.expert for p in inst.penalties], "$.penalties[{}].expert", "expert")
-    for i, h in enumerate(inst.history):
-        if h.end <= h.start:
-            _window(h.start, h.end, f"$.history[{i}]")
-        if h.tenderer is not None and h.tenderer not in orgs:
-            raise InstanceError(f"$.history[{i}].tenderer", f"unknown org {h.tenderer!r}")
-        if not experts.issuperset(h.experts):
-            _all_known(experts, h.experts, f"$.history[{i}].experts[{{}}]", "expert")
+    history = inst.history
+    # One pass over all of history first; the item-by-item pass, which names the first bad item,
+    # runs only when something is wrong.
+    if not (all(h.end > h.start for h in history)
+            and orgs.issuperset(h.tenderer for h in history if h.tenderer is not None)
+            and experts.issuperset(chain.from_iterable(h.experts for h in history))):
+        for i, h in enumerate(history):
+            if h.end <= h.start:
+                _window(h.start, h.end, f"$.history[{i}]")
+            if h.tenderer is not None and h.tenderer not in orgs:
+                raise InstanceError(f"$.history[{i}].tenderer", f"unknown org {h.tenderer!r}")
+            if not experts.issuperset(h.experts):
+                _all_known(experts, h.experts, f"$.history[{i}].experts[{{}}]", "expert")
     _all_known(experts, [b.expert for b in inst.bookings], "$.bookings[{}].expert", "expert")
     for i, b in enumerate(inst.bookings):
         _window(b.start, b.end, f"$.bookings[{i}]")

@@ -12,7 +12,7 @@ from pydantic import AwareDatetime
 from sqlalchemy import JSON, CheckConstraint, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from config.types import IsoDatetime
+from config.types import CODE_PATTERN, IsoDatetime, StoredDatetime
 
 Procedure = Literal["engineering_tender", "gp_tender", "gp_negotiation"]
 AuxMode = Literal["random", "fixed"]
@@ -23,6 +23,8 @@ HOLDING: tuple[str, ...] = ("drawn", "evaluating", "done")
 PROCEDURES: tuple[str, ...] = ("engineering_tender", "gp_tender", "gp_negotiation")
 REGION_PATTERN = r"^\d{6}$"
 SPECIALTY_PATTERN = r"^[A-Z](\d\d)+$"
+# The largest budget accepted (CNY): far above any single procurement, far below float trouble.
+MAX_BUDGET = 1e13
 
 
 def utcnow() -> datetime:
@@ -44,10 +46,11 @@ def _in(column: str, values: tuple[str, ...], name: str) -> CheckConstraint:
 
 
 class ProjectBase(SQLModel):
-    code: str = Field(max_length=60, unique=True, index=True)
+    # The code is a URL path segment (/projects/{code}): the shared code pattern keeps it addressable.
+    code: str = Field(max_length=60, unique=True, index=True, schema_extra={"pattern": CODE_PATTERN})
     name: str = Field(default="", max_length=300)
     procedure: Procedure = Field(sa_type=String(24))
-    budget: float = Field(ge=0)
+    budget: float = Field(ge=0, le=MAX_BUDGET, schema_extra={"allow_inf_nan": False})
     region: str = Field(max_length=6, schema_extra={"pattern": REGION_PATTERN})
     start: IsoDatetime = Field(index=True)
     end: IsoDatetime
@@ -89,7 +92,7 @@ class ProjectCreate(ProjectBase):
 
 class ProjectUpdate(SQLModel):
     name: str | None = None
-    budget: float | None = Field(default=None, ge=0)
+    budget: float | None = Field(default=None, ge=0, le=MAX_BUDGET, schema_extra={"allow_inf_nan": False})
     start: IsoDatetime | None = None
     end: IsoDatetime | None = None
     size: int | None = Field(default=None, ge=1)
@@ -99,6 +102,11 @@ class ProjectUpdate(SQLModel):
 
 
 class ProjectPublic(ProjectBase):
+    # Answers read rows back: a row stored before the input bounds still reads rather than failing.
+    code: str
+    budget: float
+    start: StoredDatetime
+    end: StoredDatetime
     id: int
     tenderer_id: int
     agent_id: int | None

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 from sqlmodel import select
 
 from api.auth.deps import Coordinator, SessionDep, Staff, deny_out_of_scope
-from api.auth.scope import project_scope_clause, project_visible
+from api.auth.scope import project_scope_clause, project_visible, project_write_clause, projects_run_elsewhere
 from api.auth.service import Principal
 from api.deps import IdPath
 from config import clock
@@ -140,7 +140,8 @@ def replan(body: ClosureRequest, request: Request, session: SessionDep, who: Coo
         session.commit()
         raise HTTPException(status_code=404, detail=[{"loc": ["site_code"], "msg": f"unknown site {body.site_code!r}"}])
     report = replan_closure(session, site_code=body.site_code, room_code=body.room_code, start=body.start,
-                            end=body.end, now=clock.now(), scope=project_scope_clause(who), actor=who.actor)
+                            end=body.end, now=clock.now(), scope=project_write_clause(who), actor=who.actor)
+    report["other_main_sites"] = projects_run_elsewhere(session, who, report)
     session.commit()
     return report
 
@@ -157,7 +158,9 @@ def replan_for_closure(closure_id: IdPath, request: Request, session: SessionDep
     room = session.get(Room, closure.room_id) if closure.room_id is not None else None
     assert site is not None
     report = replan_closure(session, site_code=site.code, room_code=room.code if room else None,
-                            start=closure.start, end=closure.end, now=clock.now(), scope=project_scope_clause(who),
+                            start=closure.start, end=closure.end, now=clock.now(), scope=project_write_clause(who),
                             actor=who.actor)
+    report["other_main_sites"] = projects_run_elsewhere(session, who, report)
     session.commit()
     return report
+

@@ -1,7 +1,8 @@
 """Re-planning after a site or room closure: find the affected projects, plan them, store the plans.
 
-The planning itself (move the affected seats, else replace them; S1–S4, R1) is scheduler.closure_plan;
-this module reads the drawn committees and stores what was planned, sealed and ledgered.
+The planning itself (re-seat the affected experts jointly, else replace the fewest; S1–S4, R1, D2) is
+scheduler.closure_plan; this module reads the drawn committees and stores what was planned, sealed
+and ledgered.
 """
 
 from __future__ import annotations
@@ -43,7 +44,11 @@ class ReplanInputError(FieldError):
 
 def apply_plan(session: Session, *, draw: Draw, project: Project, result: dict[str, Any], plan: Plan,
                now: datetime, actor: str) -> dict[str, Any]:
-    """Store a plan: sealed seats, replacements, auxiliary sites, the sealed result and summary; flushes."""
+    """Store a plan: sealed seats, replacements, auxiliary sites, the sealed result and summary; flushes.
+
+    A seat whose room changed (a kept group moved to another room of its site) is sealed anew: the
+    seat's AAD names its room.
+    """
     assert draw.id is not None and project.id is not None
     code = project.code
     new = copy.deepcopy(result)
@@ -78,12 +83,19 @@ def apply_plan(session: Session, *, draw: Draw, project: Project, result: dict[s
         q.setdefault("replacements", []).append(
             {"project": code, "need": seat["need"], "replaced": gone["expert"], "replacement": seat["expert"],
              "source": source, "reason": "site_closed", "site": seat["site"], "room": seat["room"]})
-    for alt in q["alternates"]:
-        alt["experts"] = [x for x in alt["experts"] if x not in used]
+    if plan.alternates is not None:
+        # Re-checked against the new committee and seats (D2); the draw's shortfall notes are replaced.
+        q["alternates"] = plan.alternates
+        q["warnings"] = [w for w in q.get("warnings", []) if not w.startswith("D2:")] + plan.warnings
+    else:
+        for alt in q["alternates"]:
+            alt["experts"] = [x for x in alt["experts"] if x not in used]
     q["seats"] = plan.seats
     main_code = next(c for c, i in site_id.items() if i == project.main_site_id)
     main_rooms = {s["room"] for s in plan.seats if s["site"] == main_code}
-    if q.get("representatives_room") and main_rooms and q["representatives_room"] not in main_rooms:
+    if plan.representatives_room is not None and q.get("representatives_room"):
+        q["representatives_room"] = plan.representatives_room
+    elif q.get("representatives_room") and main_rooms and q["representatives_room"] not in main_rooms:
         q["representatives_room"] = sorted(main_rooms)[0]
     if plan.aux_sites is not None and plan.aux_sites != q["aux_sites"]:
         q["aux_sites"] = plan.aux_sites
@@ -95,6 +107,8 @@ def apply_plan(session: Session, *, draw: Draw, project: Project, result: dict[s
     session.add(dp)
     summary = json.loads(draw.public_summary or "{}")
     summary.setdefault(code, {})["seats_per_site"] = per_site
+    if "warnings" in summary[code]:
+        summary[code]["warnings"] = list(q["warnings"])  # needs and counts only, never a name (D5)
     draw.public_summary = json.dumps(summary, ensure_ascii=False, sort_keys=True)
     text = canonical_bytes(new).decode("utf-8")
     draw.sealed_result = seal_text(text, aad=draw_aad(draw.id))
@@ -102,9 +116,12 @@ def apply_plan(session: Session, *, draw: Draw, project: Project, result: dict[s
     session.flush()
     ledger.append(session, kind="draw.replan", subject=f"project:{code}", actor=actor, ts=now,
                   payload={"draw": draw.id, "moved": plan.moved, "replaced": len(plan.replaced),
+                           "rooms_changed": plan.rooms_changed,  # site and room codes, seat counts: no name
                            "seats_per_site": per_site, "aux_sites": q["aux_sites"],
                            "replaced_refs": [expert_ref(result["seed"], r[0]["expert"]) for r in plan.replaced],
                            "replacement_refs": [expert_ref(result["seed"], r[1]["expert"]) for r in plan.replaced],
+                           "alternates_dropped": plan.alternates_dropped, "alternates_added": plan.alternates_added,
+                           "alternates_short": plan.alternates_short,
                            "result_sha256": sha256_hex(text.encode("utf-8"))})
     return new
 
@@ -157,10 +174,16 @@ def replan_closure(session: Session, *, site_code: str, room_code: str | None, s
             apply_plan(session, draw=draw, project=project, result=result, plan=plan, now=now, actor=actor)
             report["replanned"].append({"project": project.code, "moved": plan.moved,
                                         "replaced": len(plan.replaced), "aux_sites": plan.aux_sites,
-                                        "seats_per_site": seats_per_site(plan.seats)})
+                                        "rooms_changed": plan.rooms_changed,
+                                        "seats_per_site": seats_per_site(plan.seats),
+                                        "alternates_dropped": plan.alternates_dropped,
+                                        "alternates_added": plan.alternates_added,
+                                        "alternates_short": plan.alternates_short})
     ledger.append(session, kind="draw.replan_report", subject=f"site:{site_code}", actor=actor, ts=now,
                   payload={k: report[k] for k in ("room_code", "start", "end", "unaffected")}
                   | {"replanned": [r["project"] for r in report["replanned"]],
+                     "rooms_changed": {r["project"]: [c["to_room"] for c in r["rooms_changed"]]
+                                       for r in report["replanned"] if r["rooms_changed"]},
                      "blocked": [{k: b[k] for k in ("project", "need", "seats", "rules")} for b in report["blocked"]]})
     logger.info("closure of %s: %d projects re-planned, %d blocked", site_code, len(report["replanned"]),
                 len(report["blocked"]))

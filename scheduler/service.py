@@ -8,7 +8,7 @@ import logging
 import secrets
 from collections import Counter
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import update
@@ -39,6 +39,12 @@ class DrawNotFound(LookupError):
 
 class DrawStateError(ValueError):
     """The draw is not in a state that allows this step (e.g. running a draw twice)."""
+
+
+class DrawTooLate(DrawStateError):
+    """A project of the draw starts too soon (or has started): it can no longer be drawn."""
+
+    field = "project_codes"
 
 
 class StillSealed(PermissionError):
@@ -96,8 +102,23 @@ def _store_seats(session: Session, draw: Draw, result: dict[str, Any], projects:
         session.add(proj)
 
 
+def _ahead(session: Session, codes: list[str], now: datetime | None) -> None:
+    """Refuse projects that start too soon to be drawn (`draw_min_lead_minutes`); no check without a clock."""
+    if now is None:
+        return
+    lead = timedelta(minutes=get_settings().draw_min_lead_minutes)
+    starts = session.exec(select(Project.code, Project.start).where(col(Project.code).in_(codes))).all()
+    late = sorted(c for c, start in starts if as_aware(start) <= now + lead)
+    if late:
+        # A committee drawn for an evaluation already under way would unseal at once: its report would tell
+        # which experts the sealed committees around it hold (D5).
+        raise DrawTooLate(f"{', '.join(late)} start(s) too soon to be drawn (within "
+                          f"{lead.total_seconds() / 60:.0f} min of now or already started): move the start "
+                          "or use replacement for a committee already drawn")
+
+
 def commit_draw(session: Session, *, project_codes: list[str], seed_hex: str | None = None,
-                actor: str = "system") -> Draw:
+                actor: str = "system", now: datetime | None = None) -> Draw:
     """Step 1 of a draw: pick the seed, publish its commitment (D3) and keep the seed sealed; committed."""
     seed_hex = seed_hex or secrets.token_hex(32)
     codes = list(dict.fromkeys(project_codes))
@@ -110,9 +131,12 @@ def commit_draw(session: Session, *, project_codes: list[str], seed_hex: str | N
     known = set(session.exec(select(Project.code).where(col(Project.code).in_(codes))).all())
     if len(known) != len(codes):
         raise UnknownProjectError(f"unknown project codes: {', '.join(sorted(set(codes) - known))}")
+    _ahead(session, codes, now)
     # The instance is exported once, when the draw runs (its hash is recorded with the result): the
     # commitment binds the seed, which is what must be fixed before anything is drawn (D3).
     row = Draw(seed_sha256=seed_commitment(seed_hex), instance_sha256="", software=software(), project_codes=codes)
+    if now is not None:
+        row.created_at = now  # the service's clock, as every other time it records
     session.add(row)
     session.flush()
     assert row.id is not None
@@ -127,13 +151,14 @@ def commit_draw(session: Session, *, project_codes: list[str], seed_hex: str | N
 
 
 def run_draw(session: Session, *, draw_id: int, actor: str = "system",
-             progress: Callable[[int], None] | None = None) -> Draw:
+             progress: Callable[[int], None] | None = None, now: datetime | None = None) -> Draw:
     """Step 2 of a draw: solve with the committed seed and store the committee sealed (D5)."""
     row = session.get(Draw, draw_id)
     if row is None:
         raise DrawNotFound(draw_id)
     if row.status != "committed" or row.sealed_seed is None:
         raise DrawStateError(f"draw {draw_id} has already been run")
+    _ahead(session, list(row.project_codes), now)
     seed_hex = unseal_text(row.sealed_seed, aad=seed_aad(draw_id))
     codes = list(row.project_codes)
     # The database may have changed since the commitment (a booking, a leave): the instance actually
@@ -143,7 +168,7 @@ def run_draw(session: Session, *, draw_id: int, actor: str = "system",
     result = draw_parsed(doc, inst, seed_hex, base_rules=deployment_rules(), progress=progress)
     text = canonical_bytes(result).decode("utf-8")
     _claim(session, draw_id=draw_id, codes=codes)
-    row.instance_sha256 = sha256_hex(canonical_bytes(doc))
+    row.instance_sha256 = result["instance_sha256"]  # draw_parsed hashed this very document
     row.sealed_result = seal_text(text, aad=draw_aad(draw_id))
     row.sealed_seed = None
     row.result_sha256 = sha256_hex(text.encode("utf-8"))
@@ -177,11 +202,12 @@ def _claim(session: Session, *, draw_id: int, codes: list[str]) -> None:
         raise DrawStateError(f"draw {draw_id} or one of its projects was drawn meanwhile; nothing was stored")
 
 
-def draw(session: Session, *, project_codes: list[str], seed_hex: str | None = None, actor: str = "system") -> Draw:
+def draw(session: Session, *, project_codes: list[str], seed_hex: str | None = None, actor: str = "system",
+         now: datetime | None = None) -> Draw:
     """Draw the given projects together as a day plan (commit, then run); the committee is stored sealed."""
-    row = commit_draw(session, project_codes=project_codes, seed_hex=seed_hex, actor=actor)
+    row = commit_draw(session, project_codes=project_codes, seed_hex=seed_hex, actor=actor, now=now)
     assert row.id is not None
-    return run_draw(session, draw_id=row.id, actor=actor)
+    return run_draw(session, draw_id=row.id, actor=actor, now=now)
 
 
 def get_draw(session: Session, *, draw_id: int) -> Draw | None:

@@ -68,7 +68,8 @@ def _after_draw(session: Any, row: Draw) -> None:
 def create_draw(body: DrawRequest, request: Request, session: SessionDep, who: Coordinator) -> DrawView:
     """Commit a seed, draw the projects, store the committee sealed; returns the sealed view."""
     visible = projects_in_scope(request, session, who, body.project_codes, write=True)
-    row = service.draw(session, project_codes=body.project_codes, seed_hex=body.seed, actor=who.actor)
+    row = service.draw(session, project_codes=body.project_codes, seed_hex=body.seed, actor=who.actor,
+                       now=clock.now())
     _after_draw(session, row)
     return _view(row, visible)
 
@@ -77,7 +78,8 @@ def create_draw(body: DrawRequest, request: Request, session: SessionDep, who: C
 def commit_draw(body: DrawRequest, request: Request, session: SessionDep, who: Coordinator) -> DrawView:
     """Step 1: publish the seed's commitment (SHA-256) before anything is drawn (D3)."""
     visible = projects_in_scope(request, session, who, body.project_codes, write=True)
-    row = service.commit_draw(session, project_codes=body.project_codes, seed_hex=body.seed, actor=who.actor)
+    row = service.commit_draw(session, project_codes=body.project_codes, seed_hex=body.seed, actor=who.actor,
+                              now=clock.now())
     return _view(row, visible)
 
 
@@ -86,7 +88,7 @@ def run_draw(draw_id: IdPath, request: Request, session: SessionDep, who: Coordi
     """Step 2: draw with the committed seed; the committee is stored sealed (D5)."""
     row, _ = draw_in_scope(request, session, who, draw_id, write=True)
     visible = projects_in_scope(request, session, who, list(row.project_codes), write=True)
-    row = service.run_draw(session, draw_id=draw_id, actor=who.actor)
+    row = service.run_draw(session, draw_id=draw_id, actor=who.actor, now=clock.now())
     _after_draw(session, row)
     return _view(row, visible)
 

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from api.auth.models import UserCreate
-from api.auth.service import create_user
+from api.auth.users import create_user
 from config import clock, db
 from config.migrate import stamp
 from scheduler.importer import import_instance

@@ -14,11 +14,10 @@ from pydantic import model_validator
 from sqlalchemy import CheckConstraint, String
 from sqlmodel import Field, SQLModel
 
-from config.types import IsoDatetime
+from config.types import CODE_PATTERN, IsoDatetime, StoredDatetime
 
 SiteKind = Literal["main_centre", "sub_centre", "centre", "partner"]
 SITE_KINDS: tuple[str, ...] = ("main_centre", "sub_centre", "centre", "partner")
-CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
 REGION_PATTERN = r"^\d{6}$"
 
 
@@ -142,6 +141,9 @@ class RoomBookingCreate(RoomBookingBase):
 
 
 class RoomBookingPublic(RoomBookingBase):
+    # Answers read rows back: a row stored before the input bounds still reads rather than failing.
+    start: StoredDatetime
+    end: StoredDatetime
     id: int
     room_id: int
 
@@ -182,8 +184,11 @@ class ClosureCreate(ClosureBase):
 
 
 class ClosurePublic(ClosureBase):
+    # Answers read rows back: a row stored before the input bounds still reads rather than failing.
+    start: StoredDatetime
+    end: StoredDatetime
     id: int
     site_code: str
     room_code: str | None
     created_by: str
-    created_at: IsoDatetime
+    created_at: StoredDatetime

@@ -178,8 +178,15 @@ def _result(session: Session, draw: Draw, project: Project, visible: set[str], n
                                    "are unsealed and in the exporter's scope (and the seed only once all started)"}
 
 
-def _instance(session: Session, draw: Draw, visible: set[str], now: datetime) -> tuple[bytes | None, dict[str, Any]]:
+def _instance(session: Session, draw: Draw, visible: set[str], now: datetime,
+              centre_wide: bool) -> tuple[bytes | None, dict[str, Any]]:
     """The re-exported instance and its manifest note, or None with the reason."""
+    if not centre_wide:
+        # It holds the whole pool (names, birth dates, homes, employers) and a year of every site's
+        # committees: more than a site-scoped user may read anywhere else.
+        return None, {"included": False, "recorded_sha256": draw.instance_sha256,
+                      "reason": "the instance holds the whole expert pool and every site's past committees: it is "
+                      "given to centre-wide staff only; its recorded SHA-256 is listed here"}
     codes = list(draw.project_codes)
     starts = dict(session.exec(select(Project.code, Project.start).where(col(Project.code).in_(codes))).all())
     if any(now < as_aware(s) for s in starts.values()) or len(starts) != len(codes):
@@ -219,7 +226,7 @@ def build(session: Session, *, who: Principal, project: Project, now: datetime) 
             files.append((base + "summary.json", _dumps(_summary(draw, visible)), "the draw's public record"))
             note: dict[str, Any] = {"id": draw.id, "status": draw.status}
             for part, (data, info) in (("result", _result(session, draw, project, visible, now, found)),
-                                       ("instance", _instance(session, draw, visible, now))):
+                                       ("instance", _instance(session, draw, visible, now, who.all_sites))):
                 note[part] = info
                 if data is not None:
                     files.append((f"{base}{part}.json", data, f"draw-{part}/1, canonical JSON"))

@@ -29,3 +29,11 @@ class InvalidUserData(AuthError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field
+
+
+class LastAdminError(AuthError):
+    """The change would leave no active admin (answered 409, naming `field`)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field

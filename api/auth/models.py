@@ -34,7 +34,7 @@ class User(UserBase, table=True):
     # The expert this account belongs to (role expert) and the room a terminal stands in.
     expert_id: int | None = Field(default=None, foreign_key="experts.id", index=True)
     room_id: int | None = Field(default=None, foreign_key="rooms.id", index=True)
-    # Bumped on password change or deactivation: every token and session issued before dies.
+    # Bumped on password, role or binding change or deactivation: every token and session issued before dies.
     token_version: int = 0
     failed_logins: int = 0
     locked_until: datetime | None = None
@@ -58,6 +58,10 @@ class UserCreate(UserBase):
 
 
 class UserUpdate(SQLModel):
+    # A new role ends the user's sessions; expert and terminal need their binding in the same request.
+    role: Role | None = None
+    expert_code: str | None = Field(default=None, max_length=64)
+    room_code: str | None = Field(default=None, max_length=64)
     display_name: str | None = Field(default=None, max_length=100)
     email: str | None = Field(default=None, max_length=254)
     active: bool | None = None

@@ -3,11 +3,13 @@ auxiliary sites, or a site where it holds drawn seats is in the user's scope."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, col, select
 
 from api.auth.service import Principal
+from config import clock
 from scheduler.models import Project
 from scheduler.scope import projects_at_sites
 
@@ -15,6 +17,11 @@ from scheduler.scope import projects_at_sites
 def project_scope_clause(who: Principal) -> Any:
     """A WHERE clause on Project keeping the projects in `who`'s scope."""
     return col(Project.id).is_not(None) if who.all_sites else projects_at_sites(who.site_ids)
+
+
+def project_write_clause(who: Principal) -> Any:
+    """A WHERE clause on Project keeping the projects `who` may act on: main site in scope."""
+    return col(Project.id).is_not(None) if who.all_sites else col(Project.main_site_id).in_(list(who.site_ids))
 
 
 def visible_project_codes(session: Session, who: Principal, codes: list[str]) -> set[str]:
@@ -41,3 +48,19 @@ def writable_project_codes(session: Session, who: Principal, codes: list[str]) -
     if not who.all_sites:
         stmt = stmt.where(col(Project.main_site_id).in_(list(who.site_ids)))
     return set(session.exec(stmt).all())
+
+
+def projects_run_elsewhere(session: Session, who: Principal, report: dict[str, Any]) -> list[str]:
+    """Visible drawn projects of other main sites overlapping a closure report's window: their own staff re-plan them.
+
+    Only a project's main site runs it (as for bid opening), so an auxiliary site closing its rooms is told
+    which projects to hand over rather than moving another centre's committee.
+    """
+    if who.all_sites:
+        return []
+    start, end = datetime.fromisoformat(report["start"]), datetime.fromisoformat(report["end"])
+    stmt = select(Project.code).where(
+        project_scope_clause(who), col(Project.main_site_id).not_in(list(who.site_ids)),
+        col(Project.status).in_(("drawn", "evaluating")), col(Project.start) < end, col(Project.end) > start,
+        col(Project.end) > clock.now()).order_by(col(Project.code))
+    return list(session.exec(stmt).all())

@@ -19,15 +19,13 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 import ledger
-from api.auth.exceptions import InvalidUserData, LoginFailed, UserExists
-from api.auth.models import User, UserCreate, UserPublic, UserSite, UserUpdate
+from api.auth.exceptions import LoginFailed
+from api.auth.models import User, UserSite
 from config.keys import decode_key, key_from_file
 from config.settings import get_settings
-from experts.models import Expert
-from venues.models import Room, Site
 
 logger = logging.getLogger(__name__)
 _hasher = PasswordHasher()
@@ -88,100 +86,6 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def _resolve(session: Session, data: UserCreate | UserUpdate) -> tuple[list[int] | None, dict[str, int | None]]:
-    site_ids: list[int] | None = None
-    if data.site_codes is not None:
-        found = {c: i for c, i in session.exec(select(Site.code, Site.id).where(col(Site.code).in_(data.site_codes)))}
-        unknown = sorted(set(data.site_codes) - set(found))
-        if unknown:
-            raise InvalidUserData("site_codes", f"unknown site codes: {', '.join(unknown)}")
-        site_ids = [i for i in found.values() if i is not None]
-    refs: dict[str, int | None] = {}
-    if isinstance(data, UserCreate):
-        if data.expert_code is not None:
-            expert_id = session.exec(select(Expert.id).where(Expert.code == data.expert_code)).first()
-            if expert_id is None:
-                raise InvalidUserData("expert_code", f"no expert with code {data.expert_code!r}")
-            refs["expert_id"] = expert_id
-        if data.room_code is not None:
-            room_id = session.exec(select(Room.id).where(Room.code == data.room_code)).first()
-            if room_id is None:
-                raise InvalidUserData("room_code", f"no room with code {data.room_code!r}")
-            refs["room_id"] = room_id
-        if data.role == "expert" and data.expert_code is None:
-            raise InvalidUserData("expert_code", "an expert account needs expert_code")
-        if data.role == "terminal" and data.room_code is None:
-            raise InvalidUserData("room_code", "a terminal account needs room_code")
-    return site_ids, refs
-
-
-def _set_sites(session: Session, user: User, site_ids: list[int]) -> None:
-    assert user.id is not None
-    for row in session.exec(select(UserSite).where(UserSite.user_id == user.id)):
-        session.delete(row)
-    session.flush()
-    for sid in sorted(set(site_ids)):
-        session.add(UserSite(user_id=user.id, site_id=sid))
-    session.flush()
-
-
-def create_user(session: Session, *, data: UserCreate, actor: str = "system") -> User:
-    """Create a user with a hashed password and a site scope; UserExists when the name is taken."""
-    if session.exec(select(User.id).where(User.username == data.username)).first() is not None:
-        raise UserExists(f"a user named {data.username!r} already exists")
-    site_ids, refs = _resolve(session, data)
-    user = User.model_validate(data, update={"password_hash": hash_password(data.password), **refs})
-    session.add(user)
-    session.flush()
-    _set_sites(session, user, site_ids or [])
-    ledger.append(session, kind="user.create", subject=f"user:{user.username}", actor=actor,
-                  payload={"role": user.role, "all_sites": user.all_sites, "sites": sorted(data.site_codes)})
-    return user
-
-
-def update_user(session: Session, *, username: str, data: UserUpdate, actor: str = "system") -> User | None:
-    """Apply the fields set in `data`; a new password or deactivation ends all sessions."""
-    user = get_user(session, username=username)
-    if user is None:
-        return None
-    site_ids, _ = _resolve(session, data)
-    changes = data.model_dump(exclude_unset=True, exclude={"password", "site_codes"})
-    for name in ("display_name", "active", "all_sites"):  # stored NOT NULL: null cannot mean "clear" here
-        if name in changes and changes[name] is None:
-            raise InvalidUserData(name, f"{name} may not be null (leave it out to keep it)")
-    user.sqlmodel_update(changes)
-    if data.password is not None:
-        user.password_hash = hash_password(data.password)
-        user.token_version += 1
-        user.failed_logins = 0
-        user.locked_until = None
-    if data.active is False:
-        user.token_version += 1
-    session.add(user)
-    if site_ids is not None:
-        _set_sites(session, user, site_ids)
-    ledger.append(session, kind="user.update", subject=f"user:{user.username}", actor=actor,
-                  payload={"fields": sorted(data.model_dump(exclude_unset=True))})
-    return user
-
-
-def get_user(session: Session, *, username: str) -> User | None:
-    """The user with this name, or None."""
-    return session.exec(select(User).where(User.username == username)).first()
-
-
-def list_users(session: Session) -> list[User]:
-    """All users by name."""
-    return list(session.exec(select(User).order_by(col(User.username))).all())
-
-
-def public(session: Session, user: User) -> UserPublic:
-    """The user as shown to an admin (never the hash)."""
-    codes = session.exec(select(Site.code).join(UserSite, col(UserSite.site_id) == col(Site.id))
-                         .where(UserSite.user_id == user.id).order_by(col(Site.code))).all()
-    return UserPublic.model_validate(user, update={"site_codes": list(codes)})
-
-
 def principal(session: Session, user: User) -> Principal:
     """The Principal of a user row (site scope loaded)."""
     assert user.id is not None
@@ -201,7 +105,7 @@ def _keyed(text: str) -> str:
 def authenticate(session: Session, *, username: str, password: str, now: datetime, via: str) -> User:
     """Check a password with lockout after repeated failures; every outcome is ledgered and committed."""
     settings = get_settings()
-    user = get_user(session, username=username)
+    user = session.exec(select(User).where(User.username == username)).first()
     # A name that matches no account may be a password typed in the wrong field: the ledger keeps a
     # keyed hash of it, enough to see repeated probing, never the text.
     subject = f"user:{username}" if user is not None else "user:?" + _keyed(username)

@@ -7,8 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Form, HTTPException
 from pydantic import BaseModel
 
-from api.auth import service
+from api.auth import service, users
 from api.auth.deps import Admin, CurrentPrincipal, SessionDep
+from api.auth.exceptions import LastAdminError
 from api.auth.models import UserCreate, UserPublic, UserUpdate
 from config import clock
 from config.settings import get_settings
@@ -53,22 +54,31 @@ def me(who: CurrentPrincipal) -> Me:
 @router.get("/users", response_model=list[UserPublic])
 def list_users(session: SessionDep, _: Admin) -> list[UserPublic]:
     """Every user (admin only)."""
-    return [service.public(session, u) for u in service.list_users(session)]
+    return [users.public(session, u) for u in users.list_users(session)]
 
 
 @router.post("/users", response_model=UserPublic, status_code=201)
 def create_user(body: UserCreate, session: SessionDep, who: Admin) -> UserPublic:
     """Create a user with a role and site scope (admin only)."""
-    user = service.create_user(session, data=body, actor=who.actor)
+    user = users.create_user(session, data=body, actor=who.actor)
     session.commit()
-    return service.public(session, user)
+    return users.public(session, user)
 
 
 @router.patch("/users/{username}", response_model=UserPublic)
 def update_user(username: str, body: UserUpdate, session: SessionDep, who: Admin) -> UserPublic:
-    """Change a user's details, password, scope or activity (admin only)."""
-    user = service.update_user(session, username=username, data=body, actor=who.actor)
+    """Change a user's details, password, scope, activity or role (admin only).
+
+    A new role ends the user's sessions and tokens; `expert` needs `expert_code` and `terminal` needs
+    `room_code` in the same request, and leaving those roles clears the binding. The last active admin
+    cannot be demoted or deactivated (409).
+    """
+    try:
+        user = users.update_user(session, username=username, data=body, actor=who.actor)
+    except LastAdminError as exc:
+        session.rollback()
+        raise HTTPException(status_code=409, detail=[{"loc": [exc.field], "msg": str(exc)}]) from exc
     if user is None:
         raise HTTPException(status_code=404, detail="user not found")
     session.commit()
-    return service.public(session, user)
+    return users.public(session, user)

@@ -32,6 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from api.jobs.models import JOBSTORE_TABLE, JobRun, RunStatus, apscheduler_jobs
+from api.operations.scheduled import BODIES as OPERATION_BODIES
 from config import clock, db
 from config.settings import Settings, get_settings
 from scheduler.scheduled import BODIES, JobBody
@@ -81,6 +82,7 @@ def job_specs(settings: Settings | None = None) -> list[JobSpec]:
                 grace_seconds=s.daily_stats_grace_hours * 3600),
         JobSpec("recording.retention", "录像保存期限清理", "Recording retention", daily_at=s.recording_retention_time,
                 grace_seconds=s.recording_retention_grace_hours * 3600),
+        _every("operations.stale", "清理中断的长操作", "Fail stale operations", s.operation_sweep_interval_seconds),
     ]
 
 
@@ -163,7 +165,7 @@ def execute(spec: JobSpec, body: JobBody, *, now: datetime, engine: Engine) -> J
 def run_job(job_id: str) -> None:
     """The scheduler's entry point (stored by reference in the job store): run job `job_id` once."""
     spec = spec_for(job_id)
-    body = BODIES.get(job_id)
+    body = BODIES.get(job_id) or OPERATION_BODIES.get(job_id)
     if spec is None or body is None:
         logger.warning("unknown job %s in the job store: ignored", job_id)
         return

@@ -32,6 +32,10 @@ class Operation(OperationBase, table=True):
     # The service sets it from config.clock; the default only serves direct inserts.
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     finished_at: datetime | None = None
+    # The service process running it (host:pid:random, new at every process start) and when that
+    # process last said it is alive: a heartbeat older than operation_stale_seconds means it stopped.
+    worker: str = Field(default="", max_length=100)
+    heartbeat_at: datetime | None = None
 
 
 class OperationPublic(OperationBase):

@@ -21,6 +21,7 @@ from api.pages import (
     closures,
     dayplan,
     draws,
+    expert_home,
     login,
     notices,
     project_form,
@@ -38,5 +39,5 @@ from api.pages import (
 router = APIRouter(include_in_schema=False)
 # project_form first: its /projects/new must win over /projects/{code}.
 for _module in (login, calendar, project_form, projects, draws, dayplan, notices, rooms, stats, registry,
-                closures, venue_forms, user_forms, terminal, audit, recordings, wall):
+                closures, venue_forms, user_forms, terminal, audit, recordings, wall, expert_home):
     router.include_router(_module.router)

@@ -16,6 +16,7 @@ from api.auth.deps import SessionDep
 from api.auth.scope import project_scope_clause
 from api.pages.common import console_user, error_page, local, local_tz, render
 from config import clock
+from config.types import FIRST_YEAR, LAST_YEAR
 from scheduler.models import Project
 
 logger = logging.getLogger(__name__)
@@ -41,7 +42,8 @@ def calendar_page(request: Request, session: SessionDep, month: str | None = Non
         year, mon = today.year, today.month
     else:
         found = MONTH.match(month)
-        if found is None or not 1 <= int(found.group(1)) <= 9998:
+        # Year 1 or 9999 would overflow when the month is shifted to UTC for the query.
+        if found is None or not FIRST_YEAR <= int(found.group(1)) <= LAST_YEAR:
             return error_page(request, who, 422, "error.422", field="month (YYYY-MM)")
         year, mon = int(found.group(1)), int(found.group(2))
     tz = local_tz()

@@ -11,9 +11,10 @@ from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
 from api.auth.deps import SessionDep
-from api.auth.scope import project_scope_clause
+from api.auth.scope import project_write_clause, projects_run_elsewhere
 from api.auth.service import Principal
 from api.deps import IdPath
+from api.pages import closures_i18n  # noqa: F401  (registers the page's messages)
 from api.pages.common import COORDINATORS, console_user, error_page, hide, render
 from api.pages.forms import FormError, local_datetime, validation_field, write_target, writer
 from config import clock
@@ -105,7 +106,8 @@ def replan(closure_id: IdPath, request: Request, session: SessionDep,
     seen = closure_service.public(session, closure)
     try:
         report = replan_closure(session, site_code=seen.site_code, room_code=seen.room_code, start=seen.start,
-                                end=seen.end, now=clock.now(), scope=project_scope_clause(who), actor=who.actor)
+                                end=seen.end, now=clock.now(), scope=project_write_clause(who), actor=who.actor)
+        report["other_main_sites"] = projects_run_elsewhere(session, who, report)
     except ReplanInputError as exc:
         session.rollback()
         return _page(request, session, who, error=f"{exc.field}: {exc}", status_code=422)

@@ -18,6 +18,7 @@ from api.auth import service as auth_service
 from api.auth.deps import csrf_ok, csrf_token, optional_principal
 from api.auth.service import Principal
 from config.settings import get_settings
+from config.types import year_in_range
 
 logger = logging.getLogger(__name__)
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "templates"))
@@ -36,6 +37,7 @@ NAV: tuple[tuple[str, str, frozenset[str]], ...] = (
     ("/audit", "nav.audit", CONSOLE_ROLES),
     ("/experts", "nav.experts", COORDINATORS),
     ("/users", "nav.users", frozenset({"admin"})),
+    ("/me", "nav.me", frozenset({"expert"})),
 )
 
 
@@ -63,8 +65,14 @@ def local(value: datetime) -> datetime:
 
 
 def fmt_dt(value: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
-    """A datetime as local text (empty for None)."""
-    return "" if value is None else local(value).strftime(pattern)
+    """A datetime as local text (empty for None; UTC when shifting it would leave datetime's range)."""
+    if value is None:
+        return ""
+    try:
+        return local(value).strftime(pattern)
+    except OverflowError:
+        # Only a row stored before the input bounds (config.types) gets here: show it rather than fail.
+        return aware(value).strftime(pattern) + " UTC"
 
 
 def render(request: Request, name: str, context: dict[str, Any], *, who: Principal | None = None,
@@ -166,13 +174,9 @@ def safe_next(target: str | None) -> str:
     return target
 
 
-# Dates the console accepts: far enough for any evaluation, clear of datetime's overflow at the ends.
-FIRST_YEAR, LAST_YEAR = 1900, 9000
-
-
 def in_range(value: date) -> bool:
-    """True when a date lies in the years the console accepts (a year 1 or 9999 would overflow)."""
-    return FIRST_YEAR <= value.year <= LAST_YEAR
+    """True when a date lies in the years the service accepts (config.types; a year 1 or 9999 would overflow)."""
+    return year_in_range(value)
 
 
 def script_messages(request: Request, keys: tuple[str, ...]) -> dict[str, str]:

@@ -150,7 +150,7 @@ def prepare_dayplan(
         # Unknown and out-of-scope codes read alike, so the form cannot probe which projects exist.
         return hide(request, session, who, "project:" + ",".join(sorted(outside)))
     try:
-        row = draw_service.commit_draw(session, project_codes=codes, actor=who.actor)
+        row = draw_service.commit_draw(session, project_codes=codes, actor=who.actor, now=clock.now())
     except (draw_service.DrawStateError, UnknownProjectError) as exc:
         session.rollback()
         return error_page(request, who, 409, "error.409", msg=str(exc))
@@ -186,7 +186,7 @@ def run_dayplan(
         # The request's session is gone by the time this runs: the worker opens its own.
         with Session(db.get_engine()) as own:
             try:
-                draw_service.run_draw(own, draw_id=run_id, actor=actor, progress=progress.advance)
+                draw_service.run_draw(own, draw_id=run_id, actor=actor, progress=progress.advance, now=clock.now())
             except (draw_service.DrawStateError, draw_service.DrawNotFound, UnknownProjectError) as exc:
                 own.rollback()
                 raise operations.OperationError(f"draw {run_id}: {exc}") from exc

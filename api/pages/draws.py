@@ -85,7 +85,7 @@ def prepare_draw(code: str, request: Request, session: SessionDep, csrf_token: C
         return guard
     who, project = guard
     try:
-        row = draw_service.commit_draw(session, project_codes=[project.code], actor=who.actor)
+        row = draw_service.commit_draw(session, project_codes=[project.code], actor=who.actor, now=clock.now())
     except (draw_service.DrawStateError, UnknownProjectError) as exc:
         session.rollback()
         return _back(code, {"key": "draw.failed", "msg": str(exc), "error": True}, request)
@@ -102,7 +102,7 @@ def run_draw(code: str, draw_id: IdPath, request: Request, session: SessionDep,
         return guard
     who, _, _ = guard
     try:
-        draw_service.run_draw(session, draw_id=draw_id, actor=who.actor)
+        draw_service.run_draw(session, draw_id=draw_id, actor=who.actor, now=clock.now())
     except (draw_service.DrawStateError, draw_service.DrawNotFound) as exc:
         session.rollback()
         return _back(code, {"key": "draw.failed", "msg": str(exc), "error": True}, request)

@@ -19,10 +19,12 @@ router = APIRouter(include_in_schema=False)
 
 
 def _landing(role: str, target: str | None) -> str:
-    """Where a login goes on: a room terminal always to its kiosk (it may use nothing else), others to `target`."""
+    """Where a login goes on: a terminal to its kiosk, an expert to their seats (all they may use), others on."""
     chosen = safe_next(target)
     if role == "terminal" and chosen != "/terminal" and not chosen.startswith("/terminal?"):
         return "/terminal"
+    if role == "expert" and chosen != "/me" and not chosen.startswith("/me?"):
+        return "/me"
     return chosen
 
 

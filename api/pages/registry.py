@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
-from api.auth import service as auth_service
+from api.auth import users as auth_users
 from api.auth.deps import SessionDep
 from api.auth.models import ROLES
 from api.pages.common import COORDINATORS, console_user, error_page, member, render
@@ -81,5 +81,5 @@ def users_page(request: Request, session: SessionDep) -> Response:
     who = member(request, session, ADMIN)
     if isinstance(who, Response):
         return who
-    users = [auth_service.public(session, u) for u in auth_service.list_users(session)]
+    users = [auth_users.public(session, u) for u in auth_users.list_users(session)]
     return render(request, "users.html", {"users": users, "roles": ROLES, "v": {}}, who=who)

@@ -1,4 +1,4 @@
-"""User administration from the console (admins only, as /api/auth/users): create, edit scope, reset password."""
+"""User administration in the console (admins only, as /api/users): create, edit scope, change role, reset password."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from api.auth import service as auth_service
+from api import i18n
+from api.auth import users as auth_users
 from api.auth.deps import SessionDep
-from api.auth.exceptions import InvalidUserData, UserExists
+from api.auth.exceptions import InvalidUserData, LastAdminError, UserExists
 from api.auth.models import ROLES, UserCreate, UserUpdate
 from api.auth.service import Principal
 from api.pages.common import render
@@ -22,13 +23,22 @@ logger = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
 ADMIN = frozenset({"admin"})
 Text = Annotated[str, Form(max_length=2000)]
+MESSAGES: dict[str, dict[str, str]] = {
+    "users.change_role": {"zh": "更改角色", "en": "Change role"},
+    "users.role_note": {"zh": "更改角色会结束该用户的所有会话和令牌。专家账户须同时填写专家编号，"
+                                "终端账户须填写评标室编号；改为其他角色时解除原绑定。不能降级最后一位启用的管理员。",
+                        "en": "Changing the role ends all of the user's sessions and tokens. An expert account needs "
+                              "its expert code and a terminal account its room code in the same change; other roles "
+                              "drop the binding. The last active admin cannot be demoted."},
+}
+i18n.register(MESSAGES)
 
 
 def _page(request: Request, session: Session, who: Principal, *, error: str | None = None,
           values: dict[str, Any] | None = None, status_code: int = 200) -> Response:
-    users = [auth_service.public(session, u) for u in auth_service.list_users(session)]
-    return render(request, "users.html", {"users": users, "roles": ROLES, "error": error, "v": values or {}},
-                  who=who, status_code=status_code)
+    users = [auth_users.public(session, u) for u in auth_users.list_users(session)]
+    return render(request, "users.html", {"users": users, "roles": ROLES, "error": error, "v": values or {},
+                                          "conflict": status_code == 409}, who=who, status_code=status_code)
 
 
 @router.post("/users")
@@ -44,7 +54,7 @@ def create_user(request: Request, session: SessionDep, csrf_token: Annotated[str
               "email": email.strip() or None, "all_sites": bool(all_sites), "site_codes": codes(site_codes),
               "expert_code": expert_code.strip() or None, "room_code": room_code.strip() or None}
     try:
-        auth_service.create_user(session, data=UserCreate.model_validate({**values, "password": password}),
+        auth_users.create_user(session, data=UserCreate.model_validate({**values, "password": password}),
                                  actor=who.actor)
     except ValidationError as exc:
         session.rollback()
@@ -62,7 +72,7 @@ def create_user(request: Request, session: SessionDep, csrf_token: Annotated[str
 
 def _update(request: Request, session: Session, who: Principal, username: str, data: dict[str, Any]) -> Response:
     try:
-        user = auth_service.update_user(session, username=username, data=UserUpdate.model_validate(data),
+        user = auth_users.update_user(session, username=username, data=UserUpdate.model_validate(data),
                                         actor=who.actor)
     except ValidationError as exc:
         session.rollback()
@@ -70,6 +80,9 @@ def _update(request: Request, session: Session, who: Principal, username: str, d
     except InvalidUserData as exc:
         session.rollback()
         return _page(request, session, who, error=f"{exc.field}: {exc}", status_code=422)
+    except LastAdminError as exc:
+        session.rollback()
+        return _page(request, session, who, error=f"{exc.field}: {exc}", status_code=409)
     if user is None:
         return _page(request, session, who, error=f"username: no user {username!r}", status_code=404)
     session.commit()
@@ -87,6 +100,21 @@ def update_user(username: str, request: Request, session: SessionDep,
     return _update(request, session, who, username, {
         "active": bool(active), "all_sites": bool(all_sites), "site_codes": codes(site_codes),
         "display_name": display_name.strip()})
+
+
+@router.post("/users/{username}/role")
+def change_role(username: str, request: Request, session: SessionDep,
+                csrf_token: Annotated[str | None, Form()] = None, role: Text = "", expert_code: Text = "",
+                room_code: Text = "") -> Response:
+    """Change a user's role (ends their sessions); expert and terminal accounts name their expert or room."""
+    who = writer(request, session, csrf_token, ADMIN)
+    if isinstance(who, Response):
+        return who
+    data: dict[str, Any] = {"role": role or None}
+    for name, value in (("expert_code", expert_code.strip()), ("room_code", room_code.strip())):
+        if value:  # an empty box means "not given", not the code ""
+            data[name] = value
+    return _update(request, session, who, username, data)
 
 
 @router.post("/users/{username}/password")

@@ -40,6 +40,9 @@ START, END = "2026-11-23T07:00:00+08:00", "2026-11-23T20:00:00+08:00"
 # "centre" needs a centre-wide (all sites) user; None: not tied to one site.
 POLICY: dict[tuple[str, str], tuple[set[str], str | None]] = {
     ("GET", "/api/auth/me"): (ALL, None),
+    ("GET", "/api/me/engagements"): ({"expert"}, None),
+    ("POST", "/api/me/engagements/{ref}/confirm"): ({"expert"}, None),
+    ("POST", "/api/me/engagements/{ref}/decline"): ({"expert"}, None),
     ("GET", "/api/users"): (ADMIN, None),
     ("POST", "/api/users"): (ADMIN, None),
     ("PATCH", "/api/users/{username}"): (ADMIN, None),
@@ -122,7 +125,7 @@ def _request(c: TestClient, method: str, path: str, ids: dict[str, Any], headers
         else "MAIN-R1"
     url = path.format(draw_id=ids["draw"], code=code, username="coord_off", closure_id=ids["closure"],
                       operation_id=ids["operation"], room_code="MAIN-R1", session_id="0" * 32,
-                      room="MAIN-R1", recording_id="none", number=0, name="index.m3u8")
+                      room="MAIN-R1", recording_id="none", number=0, name="index.m3u8", ref="0" * 64)
     body: dict[str, Any] | None = {
         ("POST", "/api/users"): {"username": "new_user", "password": "long-enough-password", "role": "supervisor"},
         ("PATCH", "/api/users/{username}"): {"display_name": "x"},
@@ -258,7 +261,7 @@ PAGES: dict[str, set[str]] = {
     "/": STAFF, "/calendar": STAFF, "/projects/{code}": STAFF, "/rooms/day": STAFF, "/stats": STAFF,
     "/sites": STAFF, "/closures": STAFF, "/projects/new": COORD, "/projects/{code}/edit": COORD, "/dayplan": COORD,
     "/experts": COORD, "/sites/new": COORD, "/sites/{code}/edit": COORD, "/users": ADMIN,
-    "/terminal": {"terminal"}, "/checkin/rooms/{room_code}": STAFF, "/audit": STAFF,
+    "/terminal": {"terminal"}, "/me": {"expert"}, "/checkin/rooms/{room_code}": STAFF, "/audit": STAFF,
     "/terminal/stream": {"terminal"}, "/wall/projects/{code}": STAFF, "/wall/sites/{code}": STAFF,
     "/recordings": STAFF, "/recordings/{room_code}/{recording_id}": STAFF,
 }

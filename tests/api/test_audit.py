@@ -19,7 +19,7 @@ from sqlmodel import Session, col, func, select
 import ledger
 from api.audit import evidence
 from api.auth.models import UserCreate
-from api.auth.service import create_user
+from api.auth.users import create_user
 from config import clock
 from config.settings import get_settings
 from ledger.models import LedgerEntry, entry_hash
@@ -283,6 +283,11 @@ def test_evidence_after_the_start_holds_the_result(engine: Engine, monkeypatch: 
             # Nothing changed since the draw: the re-export is the instance the draw used.
             assert note["instance"]["included"] and note["instance"]["matches"]
             assert hashlib.sha256(files[f"draws/{draw_id}/instance.json"]).hexdigest() == row.instance_sha256
+        # A sub-centre's staff get the result of their project, but not the whole pool the instance holds.
+        manifest, files = _zip(c, bearer(c, "coord_auxa"))
+        assert f"draws/{draw_id}/result.json" in files and f"draws/{draw_id}/instance.json" not in files
+        scoped = manifest["draws"][0]["instance"]
+        assert not scoped["included"] and scoped["recorded_sha256"] == note["instance"]["recorded_sha256"]
         assert "draw.reveal" in {json.loads(line)["kind"] for line in files["ledger.jsonl"].decode().splitlines()}
         # Streamed in small chunks, the slice is still the project filter's entries up to the export.
         monkeypatch.setattr(evidence, "CHUNK", 3)

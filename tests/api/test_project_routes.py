@@ -9,7 +9,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 import ledger
-from tests.api_support import app_client, bearer
+from config import clock
+from config.settings import get_settings
+from tests.api_support import AFTER_START, app_client, bearer
 
 NEW: dict[str, Any] = {
     "code": "P9", "procedure": "engineering_tender", "budget": 1_000_000, "region": "370114",
@@ -105,3 +107,48 @@ def test_recorded_closure_replans_only_its_seats(engine: Engine, monkeypatch: py
         after = c.get(f"/api/draws/{drawn['id']}", headers=h).json()["projects"]["P1"]["seats_per_site"]
         assert closed not in after and sum(after.values()) == sum(before.values())
         assert all(after.get(site, 0) >= n for site, n in before.items() if site != closed)
+
+
+def test_an_auxiliary_site_closing_hands_other_centres_projects_over(engine: Engine,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    # Only a project's main site runs it: AUXA's staff close their site but do not move MAIN's committee.
+    with app_client(engine, monkeypatch) as c:
+        h = bearer(c, "coord")
+        drawn = c.post("/api/draws", json={"project_codes": ["P1"], "seed": "5eed"}, headers=h).json()
+        before = drawn["projects"]["P1"]["seats_per_site"]
+        aux = bearer(c, "coord_auxa")
+        r = c.post("/api/closures", json={"site_code": "AUXA", "start": "2026-11-23T07:00:00+08:00",
+                                          "end": "2026-11-23T20:00:00+08:00"}, headers=aux)
+        assert r.status_code == 201, r.text
+        report = c.post(f"/api/replan/closures/{r.json()['id']}", headers=aux).json()
+        assert report["replanned"] == [] and report["other_main_sites"] == ["P1"]
+        assert c.get(f"/api/draws/{drawn['id']}", headers=h).json()["projects"]["P1"]["seats_per_site"] == before
+        report = c.post("/api/replan", json={"site_code": "AUXA", "start": "2026-11-23T07:00:00+08:00",
+                                             "end": "2026-11-23T20:00:00+08:00"}, headers=aux).json()
+        assert report["replanned"] == [] and report["other_main_sites"] == ["P1"]
+        # The main site's coordinator re-plans it.
+        report = c.post("/api/replan", json={"site_code": "AUXA", "start": "2026-11-23T07:00:00+08:00",
+                                             "end": "2026-11-23T20:00:00+08:00"}, headers=h).json()
+        assert report["other_main_sites"] == [] and [p["project"] for p in report["replanned"]] == ["P1"]
+
+
+def test_a_project_that_starts_too_soon_cannot_be_drawn(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Drawn after its start, a committee would unseal at once and its report would tell who is busy (D5).
+    with app_client(engine, monkeypatch) as c:
+        h = bearer(c, "coord")
+        monkeypatch.setenv("YIDI_DRAW_MIN_LEAD_MINUTES", str(24 * 60))
+        get_settings.cache_clear()
+        try:
+            r = c.post("/api/draws", json={"project_codes": ["P1"]}, headers=h)
+            assert r.status_code == 409 and _field(r) == "project_codes" and "P1" in r.text, r.text
+            committed = c.post("/api/draws/commitments", json={"project_codes": ["P1"]}, headers=h)
+            assert committed.status_code == 409
+        finally:
+            monkeypatch.delenv("YIDI_DRAW_MIN_LEAD_MINUTES")
+            get_settings.cache_clear()
+        committed = c.post("/api/draws/commitments", json={"project_codes": ["P1"]}, headers=h)
+        assert committed.status_code == 201, committed.text
+        monkeypatch.setattr(clock, "now", lambda: AFTER_START)
+        r = c.post(f"/api/draws/{committed.json()['id']}/run", headers=h)
+        assert r.status_code == 409 and _field(r) == "project_codes"
+        assert c.get("/api/projects/P1", headers=h).json()["status"] == "planned"

@@ -24,7 +24,7 @@ from sqlalchemy import create_engine
 from sqlmodel import Session, col, select
 
 from api.auth.models import UserCreate
-from api.auth.service import create_user
+from api.auth.users import create_user
 from config import db
 from config.migrate import stamp
 from ledger.models import LedgerEntry

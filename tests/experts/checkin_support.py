@@ -14,7 +14,8 @@ import pytest
 from sqlmodel import Session, select
 
 from api.auth.models import UserCreate
-from api.auth.service import Principal, create_user, principal
+from api.auth.service import Principal, principal
+from api.auth.users import create_user
 from experts import enrolment
 from experts.checkin import liveness
 from experts.models import Expert

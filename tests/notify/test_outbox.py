@@ -146,3 +146,16 @@ def test_reminders_once_per_seat_holder_within_the_window(session: Session, smtp
     session.commit()
     subjects = [str(msg["Subject"]) for _, msg in smtp.messages]
     assert len(subjects) == 4 and all("评标提醒" in s and "reminder" in s for s in subjects)
+
+
+@pytest.mark.parametrize(("invited_before", "reminded"), [(30, 4), (2, 0)])
+def test_an_invitation_inside_the_reminder_window_is_the_reminder(session: Session, invited_before: int,
+                                                                   reminded: int) -> None:
+    # A project drawn the evening before its start must not mail each expert twice within minutes.
+    row = drawn(session)
+    assert row.id is not None
+    give_emails(session)
+    start = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
+    invited_at = start - timedelta(hours=invited_before)
+    assert service.enqueue_draw_notifications(session, draw_id=row.id, now=invited_at) == 4
+    assert service.enqueue_reminders(session, now=start - timedelta(hours=1)) == reminded

@@ -14,13 +14,20 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 from sqlmodel import select as sm_select
 
-from experts.models import Expert, ExpertSpecialty, Penalty, Relation
+from experts.models import (
+    Expert,
+    ExpertSpecialty,
+    Penalty,
+    Relation,
+)
 from scheduler import export as export_mod
 from scheduler import normal_form
 from scheduler.exceptions import InstanceError
 from scheduler.export import UnknownProjectError, export_instance, import_instance, normalise_instance
 from scheduler.instance import canonical_bytes, parse_instance
-from scheduler.models import ProjectExclusion
+from scheduler.models import (
+    ProjectExclusion,
+)
 from tests.factories import (
     EVAL_START,
     large_instance,

@@ -113,3 +113,26 @@ def test_bid_opening_after_start_names_and_without_conflict_changes_nothing(load
     late = projects.open_bids(loaded, code="P1", bidder_codes=[f"EMP{first[1:]}"], now=AFTER + timedelta(minutes=5))
     assert late["replaced"] == 1 and late["replacements"][0]["replaced"] == first
     assert len(loaded.exec(select(Draw)).all()) == 1
+
+
+def test_a_sealed_committee_is_rechecked_once_before_the_start(loaded: Session) -> None:
+    # Entering bidder lists again and again would ask, organisation by organisation, who sits on it (D5).
+    row = service.draw(loaded, project_codes=["P1"], seed_hex="5eed")
+    assert projects.open_bids(loaded, code="P1", bidder_codes=["BID2"], now=BEFORE)["bidders"] == 1
+    sealed = row.sealed_result
+    with pytest.raises(projects.ProjectStateError) as again:
+        projects.open_bids(loaded, code="P1", bidder_codes=["BID1", "BID2"], now=BEFORE + timedelta(minutes=1))
+    assert again.value.field == "bidder_codes" and "start" in str(again.value)
+    loaded.rollback()
+    loaded.expire_all()
+    assert loaded.get(Draw, row.id).sealed_result == sealed  # type: ignore[union-attr]
+    assert projects.project_detail(loaded, project=projects.get_project(loaded, code="P1"))["bidders_count"] == 1
+    # After the start the committee is open, so the list may be corrected.
+    assert projects.open_bids(loaded, code="P1", bidder_codes=["BID1"], now=AFTER)["bidders"] == 1
+    assert projects.open_bids(loaded, code="P1", bidder_codes=["BID2"], now=AFTER)["bidders"] == 1
+
+
+def test_bidders_entered_before_the_draw_do_not_use_up_the_bid_opening(loaded: Session) -> None:
+    assert projects.open_bids(loaded, code="P1", bidder_codes=["BID2"], now=BEFORE)["draw_id"] is None
+    service.draw(loaded, project_codes=["P1"], seed_hex="5eed")
+    assert projects.open_bids(loaded, code="P1", bidder_codes=["BID1"], now=BEFORE)["bidders"] == 1

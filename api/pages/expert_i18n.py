@@ -1,0 +1,55 @@
+"""Messages of the expert's own page `/me` (Simplified Chinese first, English), registered at import."""
+
+from __future__ import annotations
+
+from api import i18n
+
+MESSAGES: dict[str, dict[str, str]] = {
+    "nav.me": {"zh": "我的评标", "en": "My evaluations"},
+    "me.title": {"zh": "我的评标安排", "en": "My evaluations"},
+    "me.intro": {"zh": "以下为您被抽取参加的评标活动（开始前请对内容保密）。",
+                 "en": "The evaluations you have been drawn for (keep them confidential until they start)."},
+    "me.window": {"zh": "显示 {days} 天前至今后开始的评标。", "en": "Evaluations starting {days} days ago or later."},
+    "me.upcoming": {"zh": "即将参加", "en": "Upcoming"},
+    "me.past": {"zh": "近期已开始", "en": "Recently started"},
+    "me.none": {"zh": "目前没有您的评标安排。", "en": "You have no evaluation at present."},
+    "me.none_past": {"zh": "近期没有已开始的评标。", "en": "No evaluation started recently."},
+    "me.unbound": {"zh": "此账户尚未关联专家，请联系工作人员。",
+                   "en": "This account is bound to no expert: please contact the coordinator."},
+    "me.time": {"zh": "评标时间", "en": "Time"},
+    "me.site": {"zh": "评标地点", "en": "Venue"},
+    "me.address": {"zh": "地址", "en": "Address"},
+    "me.room": {"zh": "评标室", "en": "Room"},
+    "me.status": {"zh": "当前状态", "en": "Status"},
+    "me.gone": {"zh": "该席位已不属于您。", "en": "This seat is no longer yours."},
+    "me.confirm": {"zh": "确认参加", "en": "Confirm"},
+    "me.decline": {"zh": "无法参加", "en": "Decline"},
+    "me.decline_confirm": {"zh": "确定无法参加吗？将由替补专家接替，且不能撤回。",
+                           "en": "Decline for sure? A replacement expert takes the seat; this cannot be undone."},
+    "me.no_answer": {"zh": "已不能在此回复；如有变化请联系工作人员。",
+                  "en": "It can no longer be answered here; contact the coordinator about any change."},
+    "me.status.invited": {"zh": "尚未回复", "en": "no answer yet"},
+    "me.status.confirmed": {"zh": "已确认参加", "en": "confirmed"},
+    "me.status.declined": {"zh": "已谢绝", "en": "declined"},
+    "me.status.replaced": {"zh": "已由他人接替", "en": "replaced"},
+    "me.status.cancelled": {"zh": "评标已取消", "en": "cancelled"},
+    "me.note.confirmed": {"zh": "感谢您确认参加。", "en": "Thank you: your attendance is confirmed."},
+    "me.note.already_confirmed": {"zh": "您已确认过，无需重复操作。",
+                                  "en": "You had already confirmed; nothing was changed."},
+    "me.note.declined": {"zh": "已记录您无法参加，替补专家已被通知。",
+                         "en": "Your decline is recorded; a replacement expert has been invited."},
+    "me.note.declined_unreplaced": {"zh": "已记录您无法参加，工作人员将安排替补。",
+                                    "en": "Your decline is recorded; the coordinator will arrange a replacement."},
+    "me.note.already_declined": {"zh": "您已谢绝过，本次未做任何更改。",
+                                 "en": "You had already declined; nothing was changed."},
+    "me.note.declined_cannot": {"zh": "您已谢绝，不能再确认参加。",
+                                "en": "You have declined; this seat can no longer be confirmed."},
+    "me.closed.cancelled": {"zh": "该评标已取消，无需回复。",
+                            "en": "This evaluation has been cancelled: no answer is needed."},
+    "me.closed.started": {"zh": "评标已开始，不能再回复；请联系工作人员。",
+                          "en": "The evaluation has started and can no longer be answered; contact the coordinator."},
+    "me.closed.gone": {"zh": "该席位已不属于您；如有疑问请联系工作人员。",
+                       "en": "This seat is no longer yours; contact the coordinator with any question."},
+}
+
+i18n.register(MESSAGES)
