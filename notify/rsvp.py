@@ -19,7 +19,7 @@ from notify.compose import SeatFacts, seat_facts
 from notify.exceptions import BadLink, LinkNoLongerValid
 from notify.models import Rsvp, rsvp_aad
 from notify.service import SeatHolder, aware, notify_seat, seat_holders
-from scheduler import service as draws
+from scheduler import replacements
 from scheduler.exceptions import ReplacementError
 from scheduler.models import Project
 from scheduler.sealing import unseal_text
@@ -99,7 +99,7 @@ def answer(session: Session, *, ref: str, action: str, now: datetime) -> Outcome
     _record(session, row, "declined", now)
     try:
         # replace() commits: the decline and the replacement land together, or neither does.
-        record = draws.replace(session, draw_id=draw_id, project_code=project.code, expert_code=expert_code,
+        record = replacements.replace(session, draw_id=draw_id, project_code=project.code, expert_code=expert_code,
                                reason="declined", now=now, actor=ACTOR)
     except ReplacementError:
         session.rollback()

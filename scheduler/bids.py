@@ -11,10 +11,10 @@ import numpy as np
 from sqlmodel import Session, select
 
 import ledger
-from scheduler import service
+from scheduler import replacements, service
 from scheduler.commitments import current_draw, draw_result
 from scheduler.exceptions import ReplacementError
-from scheduler.models import Draw, ProjectBidder, as_aware
+from scheduler.models import Draw, Project, ProjectBidder, as_aware
 from scheduler.project_refs import ProjectStateError, org_ids, require_project
 from scheduler.solver.eligibility import individual
 from scheduler.solver.problem import Intervals
@@ -30,10 +30,13 @@ def open_bids(session: Session, *, code: str, bidder_codes: list[str], now: date
         raise ProjectStateError("status", f"project {code} is {project.status}: its bidders cannot change")
     orgs = org_ids(session, bidder_codes, "bidder_codes")
     assert project.id is not None
+    # Held until the commit below, so two bid openings at once cannot both pass the check (PostgreSQL;
+    # SQLite has one writer anyway).
+    session.exec(select(Project.id).where(Project.id == project.id).with_for_update()).first()
     draw = current_draw(session, project_id=project.id)
     started = now >= as_aware(project.start)
     if draw is not None and not started:
-        _once_before_start(session, code=code)
+        _once_before_start(session, code=code, draw_id=draw.id)
     for row in session.exec(select(ProjectBidder).where(ProjectBidder.project_id == project.id)).all():
         session.delete(row)
     session.flush()
@@ -55,7 +58,7 @@ def open_bids(session: Session, *, code: str, bidder_codes: list[str], now: date
         site["conflicted"] += 1
         report["conflicted"] += 1
         try:
-            record = service.replace(session, draw_id=draw.id, project_code=code, expert_code=seat["expert"],
+            record = replacements.replace(session, draw_id=draw.id, project_code=code, expert_code=seat["expert"],
                                      reason="conflict", now=now, actor=actor)
         except ReplacementError as exc:
             session.rollback()
@@ -71,16 +74,19 @@ def open_bids(session: Session, *, code: str, bidder_codes: list[str], now: date
     return report
 
 
-def _once_before_start(session: Session, *, code: str) -> None:
+def _once_before_start(session: Session, *, code: str, draw_id: int | None) -> None:
     """Refuse a second re-check of a sealed committee: repeated made-up bidder lists would probe it (D5).
 
     The bid opening enters the bidders once; each answer tells how many members conflicted, so a list
     changed again and again before the start would ask, one organisation at a time, who sits on the
     committee. Corrections open at the start, when the committee is unsealed anyway.
     """
-    for entry in ledger.entries(session, kind_prefix="project.bidders", subject=f"project:{code}", limit=1000):
-        payload = json.loads(entry.payload)
-        if payload.get("rechecked", True) and payload.get("sealed", True):
+    # Only entries after this draw's result count: bidders entered before the draw were not a re-check.
+    drawn = ledger.entries(session, kind_prefix="draw.result", subject=f"draw:{draw_id}", limit=1)
+    after = drawn[0].seq if drawn else 0
+    for entry in ledger.entries(session, kind_prefix="project.bidders", subject=f"project:{code}", limit=1000,
+                                after_seq=after):
+        if json.loads(entry.payload).get("sealed", True):
             raise ProjectStateError("bidder_codes", (
                 f"the bidders of {code} were entered at {entry.ts.isoformat()} by {entry.actor} and the sealed "
                 "committee re-checked; before the start (D5) the list can be entered once. Corrections open at "

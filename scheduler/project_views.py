@@ -9,7 +9,13 @@ from pydantic import BaseModel, Field
 from sqlmodel import select
 
 from api.auth.deps import Coordinator, SessionDep, Staff, deny_out_of_scope
-from api.auth.scope import project_scope_clause, project_visible, project_write_clause, projects_run_elsewhere
+from api.auth.scope import (
+    may_replan_site,
+    project_scope_clause,
+    project_visible,
+    project_write_clause,
+    projects_run_elsewhere,
+)
 from api.auth.service import Principal
 from api.deps import IdPath
 from config import clock
@@ -135,7 +141,7 @@ def open_bids(code: str, body: BiddersRequest, request: Request, session: Sessio
 def replan(body: ClosureRequest, request: Request, session: SessionDep, who: Coordinator) -> dict[str, Any]:
     """Re-plan the drawn projects in the caller's scope that hold seats at a site (or room) closing for a period."""
     site = session.exec(select(Site).where(Site.code == body.site_code)).first()
-    if site is not None and not who.sees_site(site.id):
+    if site is not None and not may_replan_site(session, who, site.id):
         deny_out_of_scope(session, request, who, f"site:{body.site_code}")
         session.commit()
         raise HTTPException(status_code=404, detail=[{"loc": ["site_code"], "msg": f"unknown site {body.site_code!r}"}])
@@ -150,7 +156,7 @@ def replan(body: ClosureRequest, request: Request, session: SessionDep, who: Coo
 def replan_for_closure(closure_id: IdPath, request: Request, session: SessionDep, who: Coordinator) -> dict[str, Any]:
     """Re-plan the drawn projects affected by a recorded closure (POST /api/closures records one)."""
     closure = get_closure(session, closure_id=closure_id)
-    if closure is None or not who.sees_site(closure.site_id):
+    if closure is None or not may_replan_site(session, who, closure.site_id):
         if closure is not None:
             deny_out_of_scope(session, request, who, f"closure:{closure_id}")
         raise HTTPException(status_code=404, detail=[{"loc": ["closure_id"], "msg": "closure not found"}])

@@ -31,8 +31,9 @@ from scheduler.models import (
     as_aware,
 )
 from scheduler.project_refs import FieldError
+from scheduler.replacements import expert_ref
 from scheduler.sealing import draw_aad, replacement_aad, seal_text, seat_aad, unseal_text
-from scheduler.service import encoded_instance, expert_ref, seats_per_site
+from scheduler.service import encoded_instance, seats_per_site
 from venues.models import Room, Site
 
 logger = logging.getLogger(__name__)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import secrets
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
@@ -18,15 +18,13 @@ from sqlmodel import Session, col, select
 import ledger
 from config.rules import RuleParams, load_rules
 from config.settings import get_settings
-from experts.models import Expert
 from scheduler.commitments import draw_result
 from scheduler.draw import draw_parsed, resolve_rules, seed_commitment, software
 from scheduler.encoder import IdMaps, encode
 from scheduler.export import UnknownProjectError, export_instance
 from scheduler.instance import canonical_bytes, parse_instance, sha256_hex
-from scheduler.models import Draw, DrawProject, Project, ProjectExclusion, Replacement, Seat, as_aware
-from scheduler.replace import replace_seat
-from scheduler.sealing import draw_aad, replacement_aad, seal_text, seat_aad, seed_aad, unseal_text
+from scheduler.models import Draw, DrawProject, Project, Seat, as_aware
+from scheduler.sealing import draw_aad, seal_text, seat_aad, seed_aad, unseal_text
 from scheduler.solver.problem import Problem
 from venues.models import Room, Site
 
@@ -159,6 +157,7 @@ def run_draw(session: Session, *, draw_id: int, actor: str = "system",
     if row.status != "committed" or row.sealed_seed is None:
         raise DrawStateError(f"draw {draw_id} has already been run")
     _ahead(session, list(row.project_codes), now)
+    began = time.monotonic()
     seed_hex = unseal_text(row.sealed_seed, aad=seed_aad(draw_id))
     codes = list(row.project_codes)
     # The database may have changed since the commitment (a booking, a leave): the instance actually
@@ -167,6 +166,8 @@ def run_draw(session: Session, *, draw_id: int, actor: str = "system",
     inst = parse_instance(doc)
     result = draw_parsed(doc, inst, seed_hex, base_rules=deployment_rules(), progress=progress)
     text = canonical_bytes(result).decode("utf-8")
+    if now is not None:  # a long day plan may have solved past a start: such a committee would unseal at once
+        _ahead(session, codes, now + timedelta(seconds=time.monotonic() - began))
     _claim(session, draw_id=draw_id, codes=codes)
     row.instance_sha256 = result["instance_sha256"]  # draw_parsed hashed this very document
     row.sealed_result = seal_text(text, aad=draw_aad(draw_id))
@@ -280,71 +281,3 @@ def opened(session: Session, *, draw_id: int, now: datetime) -> dict[str, Any] |
     if not codes:
         return None
     return _shown(result, codes, row.status == "revealed")
-
-
-BEFORE_START_REPLACEMENT = (
-    "before the evaluation starts the committee is sealed (D5): naming an expert here would tell whether they "
-    "sit on it. Until the start, replacements come from the expert's own decline link, the bid-opening re-check "
-    "and closure re-planning; replacement by expert code opens at the start")
-
-
-def replacement_by_code_open(session: Session, *, project_code: str, now: datetime) -> bool:
-    """Whether a coordinator may name an expert to replace: only once the project has started (D5)."""
-    start = session.exec(select(Project.start).where(Project.code == project_code)).first()
-    return start is not None and as_aware(start) <= now
-
-
-def expert_ref(seed: str, expert: str) -> str:
-    """A seed-salted ledger reference to an expert: reveals nothing before the seed's reveal, checkable after."""
-    return hashlib.sha256(f"{seed}:{expert}".encode()).hexdigest()
-
-
-def replace(
-    session: Session, *, draw_id: int, project_code: str, expert_code: str, reason: str, now: datetime,
-    actor: str = "system", commit: bool = True,
-) -> dict[str, Any]:
-    """Replace one expert of a drawn project (R1) and record it (R2); returns the record.
-
-    `commit=False` only flushes, for a caller whose transaction must hold several changes (a job).
-    """
-    row = session.get(Draw, draw_id)
-    if row is None or row.sealed_result is None:
-        raise DrawNotFound(draw_id)
-    result = draw_result(row)
-    codes = [p["project"] for p in result["projects"]]
-    doc = export_instance(session, project_codes=codes, rules=deployment_rules().as_json(), with_drawn=True)
-    new_result, record = replace_seat(doc, result, project=project_code, expert=expert_code, reason=reason,
-                                      base_rules=deployment_rules())
-    project = session.exec(select(Project).where(Project.code == project_code)).one()
-    expert = session.exec(select(Expert).where(Expert.code == expert_code)).one()
-    assert project.id is not None and expert.id is not None and row.id is not None
-    session.add(ProjectExclusion(project_id=project.id, expert_id=expert.id, reason=reason, at=now))
-    for seat in session.exec(select(Seat).where(Seat.draw_id == row.id, Seat.project_id == project.id)).all():
-        room = session.get(Room, seat.room_id)
-        assert room is not None
-        if unseal_text(seat.expert_sealed, aad=seat_aad(row.id, project_code, seat.need, room.code)) == expert_code:
-            session.delete(seat)
-    site = session.exec(select(Site).where(Site.code == record["site"])).one()
-    room = session.exec(select(Room).where(Room.code == record["room"])).one()
-    assert site.id is not None and room.id is not None
-    session.add(Seat(draw_id=row.id, project_id=project.id, need=record["need"], site_id=site.id, room_id=room.id,
-                     expert_sealed=seal_text(record["replacement"],
-                                             aad=seat_aad(row.id, project_code, record["need"], room.code))))
-    session.add(Replacement(project_id=project.id, draw_id=row.id, need=record["need"], reason=reason, at=now,
-                            replaced_expert_sealed=seal_text(expert_code, aad=replacement_aad(
-                                project_code, record["need"], "replaced", now)),
-                            new_expert_sealed=seal_text(record["replacement"], aad=replacement_aad(
-                                project_code, record["need"], "new", now))))
-    text = canonical_bytes(new_result).decode("utf-8")
-    row.sealed_result = seal_text(text, aad=draw_aad(row.id))
-    session.add(row)
-    ledger.append(session, kind="draw.replace", subject=f"project:{project_code}", actor=actor, ts=now,
-                  payload={"draw": row.id, "need": record["need"], "reason": reason, "source": record["source"],
-                           "site": record["site"], "replaced_ref": expert_ref(result["seed"], expert_code),
-                           "replacement_ref": expert_ref(result["seed"], record["replacement"]),
-                           "result_sha256": sha256_hex(text.encode("utf-8"))})
-    if commit:
-        session.commit()
-    else:
-        session.flush()
-    return record

@@ -14,7 +14,7 @@ from api.auth.guards import draw_in_scope, projects_in_scope
 from api.deps import IdPath
 from config import clock
 from notify.service import after_draw
-from scheduler import service
+from scheduler import replacements, service
 from scheduler.models import Draw
 from scheduler.replace import REASONS
 
@@ -116,10 +116,10 @@ def replace_expert(
     _, visible = draw_in_scope(request, session, who, draw_id, write=True)
     if body.project_code not in visible:
         raise HTTPException(status_code=404, detail=[{"loc": ["project_code"], "msg": "project not in this draw"}])
-    if not service.replacement_by_code_open(session, project_code=body.project_code, now=clock.now()):
+    if not replacements.replacement_by_code_open(session, project_code=body.project_code, now=clock.now()):
         raise HTTPException(status_code=403, detail=[{"loc": ["expert_code"],
-                                                      "msg": service.BEFORE_START_REPLACEMENT}])
-    record = service.replace(session, draw_id=draw_id, project_code=body.project_code,
+                                                      "msg": replacements.BEFORE_START_REPLACEMENT}])
+    record = replacements.replace(session, draw_id=draw_id, project_code=body.project_code,
                              expert_code=body.expert_code, reason=body.reason, now=clock.now(),
                              actor=who.actor)
     return record

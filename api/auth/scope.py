@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 
 from api.auth.service import Principal
 from config import clock
-from scheduler.models import Project
+from scheduler.models import Project, Seat
 from scheduler.scope import projects_at_sites
 
 
@@ -64,3 +64,17 @@ def projects_run_elsewhere(session: Session, who: Principal, report: dict[str, A
         col(Project.status).in_(("drawn", "evaluating")), col(Project.start) < end, col(Project.end) > start,
         col(Project.end) > clock.now()).order_by(col(Project.code))
     return list(session.exec(stmt).all())
+
+
+def seat_sites_of_own_projects(session: Session, who: Principal) -> set[int]:
+    """Sites where drawn projects run from `who`'s main sites hold seats: closures there concern them."""
+    if who.all_sites or not who.site_ids:
+        return set()
+    stmt = select(Seat.site_id).join(Project, col(Project.id) == col(Seat.project_id)).where(
+        col(Project.main_site_id).in_(list(who.site_ids)), col(Project.status).in_(("drawn", "evaluating")))
+    return set(session.exec(stmt.distinct()).all())
+
+
+def may_replan_site(session: Session, who: Principal, site_id: int | None) -> bool:
+    """Whether `who` may re-plan for a closure of this site: it is theirs, or their projects sit there."""
+    return who.sees_site(site_id) or (site_id is not None and site_id in seat_sites_of_own_projects(session, who))

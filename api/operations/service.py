@@ -53,15 +53,16 @@ class Progress:
         self.done = 0
         self._written = 0
 
-    def _write(self, **values: Any) -> None:
+    def _write(self, **values: Any) -> bool:
+        """Write `values` while the operation still runs; False once it has ended (e.g. failed as stale)."""
         with Session(db.get_engine()) as session:
-            op = session.get(Operation, self.operation_id)
-            if op is None:
-                return
-            for key, value in values.items():
-                setattr(op, key, value)
-            session.add(op)
+            # Conditional, so a worker the sweep took for dead never turns its "failed" back into "done":
+            # the user was told it could be started again, and may have.
+            changed = cast(CursorResult[Any], session.execute(
+                update(Operation).where(col(Operation.id) == self.operation_id,
+                                        col(Operation.status).in_(("queued", "running"))).values(**values))).rowcount
             session.commit()
+            return changed == 1
 
     def set_total(self, total: int) -> None:
         """How many units the work has (e.g. rows)."""
@@ -164,8 +165,11 @@ def _run_tracked(operation_id: int, work: Work) -> None:
             logger.warning("operation %d is no longer queued (failed as stale?): not run", operation_id)
             return
         report = work(progress)
-        progress._write(status="done", report=report, finished_at=clock.now(),
-                        done=progress.total if progress.total is not None else progress.done)
+        if not progress._write(status="done", report=report, finished_at=clock.now(),
+                               done=progress.total if progress.total is not None else progress.done):
+            logger.warning("operation %d finished after it had been failed as stale; its result is dropped",
+                           operation_id)
+            return
         logger.info("operation %d done", operation_id)
     except Exception as exc:  # noqa: BLE001 - any failure must end as a failed operation, not a lost thread
         if isinstance(exc, OperationError):

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
 from api.auth.deps import SessionDep
-from api.auth.scope import project_write_clause, projects_run_elsewhere
+from api.auth.scope import may_replan_site, project_write_clause, projects_run_elsewhere, seat_sites_of_own_projects
 from api.auth.service import Principal
 from api.deps import IdPath
 from api.pages import closures_i18n  # noqa: F401  (registers the page's messages)
@@ -32,12 +32,16 @@ def _page(request: Request, session: Session, who: Principal, *, error: str | No
           values: dict[str, Any] | None = None, report: dict[str, Any] | None = None,
           status_code: int = 200) -> Response:
     sites = [s for s in session.exec(select(Site).order_by(col(Site.code))).all() if who.sees_site(s.id)]
-    rows = closure_service.list_closures(session, site_ids=[s.id for s in sites if s.id is not None])
+    own = {s.id for s in sites if s.id is not None}
+    # Closures of other sites where this centre's projects hold seats: its coordinators re-plan those.
+    seated = seat_sites_of_own_projects(session, who) - own if who.role in COORDINATORS else set()
+    rows = closure_service.list_closures(session, site_ids=own | seated)
     rooms = list(session.exec(select(Room).where(col(Room.site_id).in_([s.id for s in sites]))
                               .order_by(col(Room.code))).all())
     return render(request, "closures.html", {
         "closures": [closure_service.public(session, c) for c in rows], "sites": sites, "rooms": rooms,
-        "may_write": who.role in COORDINATORS, "error": error, "v": values or {}, "report": report,
+        "may_write": who.role in COORDINATORS, "own_sites": {s.code for s in sites}, "error": error,
+        "v": values or {}, "report": report,
     }, who=who, status_code=status_code)
 
 
@@ -79,27 +83,29 @@ def create_closure(request: Request, session: SessionDep, csrf_token: Annotated[
     return RedirectResponse("/closures", status_code=303)
 
 
-def _closure(request: Request, session: Session, who: Principal, closure_id: int) -> Closure | Response:
+def _closure(request: Request, session: Session, who: Principal, closure_id: int,
+             replanning: bool = False) -> Closure | Response:
     closure = closure_service.get_closure(session, closure_id=closure_id)
     if closure is None:
         return error_page(request, who, 404, "error.404")
-    if not who.sees_site(closure.site_id):
+    allowed = may_replan_site(session, who, closure.site_id) if replanning else who.sees_site(closure.site_id)
+    if not allowed:
         return hide(request, session, who, f"closure:{closure_id}")
     return closure
 
 
-def _closure_writer(request: Request, session: Session, closure_id: int,
-                    csrf: str | None) -> tuple[Principal, Closure] | Response:
+def _closure_writer(request: Request, session: Session, closure_id: int, csrf: str | None,
+                    replanning: bool = False) -> tuple[Principal, Closure] | Response:
     """A coordinator's (or admin's) user and a closure of a site in scope, or the page to answer instead."""
     return write_target(request, session, csrf, COORDINATORS,
-                        lambda who: _closure(request, session, who, closure_id))
+                        lambda who: _closure(request, session, who, closure_id, replanning))
 
 
 @router.post("/closures/{closure_id}/replan")
 def replan(closure_id: IdPath, request: Request, session: SessionDep,
            csrf_token: Annotated[str | None, Form()] = None) -> Response:
     """Re-plan the drawn projects in scope holding seats in the closed site or room; shows the report."""
-    guard = _closure_writer(request, session, closure_id, csrf_token)
+    guard = _closure_writer(request, session, closure_id, csrf_token, replanning=True)
     if isinstance(guard, Response):
         return guard
     who, closure = guard

@@ -19,6 +19,7 @@ from api.pages.forms import writer
 from api.pages.projects import readable_project
 from config import clock
 from notify import service as notify_service
+from scheduler import replacements
 from scheduler import service as draw_service
 from scheduler.exceptions import ReplacementError
 from scheduler.export import UnknownProjectError
@@ -144,11 +145,11 @@ def replace_expert(
         return error_page(request, who, 422, "error.422", field="reason")
     if not expert_code.strip():
         return error_page(request, who, 422, "error.422", field="expert_code")
-    if not draw_service.replacement_by_code_open(session, project_code=project.code, now=clock.now()):
-        return _back(code, {"key": "draw.failed", "msg": draw_service.BEFORE_START_REPLACEMENT, "error": True},
+    if not replacements.replacement_by_code_open(session, project_code=project.code, now=clock.now()):
+        return _back(code, {"key": "draw.failed", "msg": replacements.BEFORE_START_REPLACEMENT, "error": True},
                      request)
     try:
-        record = draw_service.replace(session, draw_id=draw_id, project_code=project.code,
+        record = replacements.replace(session, draw_id=draw_id, project_code=project.code,
                                       expert_code=expert_code.strip(), reason=reason, now=clock.now(),
                                       actor=who.actor)
     except (ReplacementError, draw_service.DrawNotFound, NoResultFound) as exc:

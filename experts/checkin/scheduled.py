@@ -19,7 +19,7 @@ from experts.checkin.models import Checkin
 from experts.checkin.service import expert_ref
 from experts.models import Expert
 from notify import service as notify_service
-from scheduler import service as draw_service
+from scheduler import replacements
 from scheduler.exceptions import ReplacementError
 from scheduler.models import Project
 from venues.models import Site
@@ -40,7 +40,7 @@ def replace_no_shows(session: Session, *, project: Project, now: datetime) -> No
         for holder in absent:
             try:
                 # replace() decides (and may refuse) before it writes anything, so a refusal leaves no trace.
-                rec = draw_service.replace(session, draw_id=holder.draw_id, project_code=project.code,
+                rec = replacements.replace(session, draw_id=holder.draw_id, project_code=project.code,
                                            expert_code=holder.expert_code, reason="failed_check_in", now=now,
                                            actor=ACTOR, commit=False)
             except ReplacementError as exc:

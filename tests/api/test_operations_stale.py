@@ -229,6 +229,24 @@ def test_a_beat_never_revives_a_failed_operation(blocked: tuple[int, threading.E
     assert _get(engine, op_id).heartbeat_at == before
 
 
+def test_a_worker_finishing_after_the_sweep_does_not_undo_its_failure(
+        blocked: tuple[int, threading.Event], fake: FakeClock, engine: Engine,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # The user was told the operation stopped and could be started again: a late "done" must not appear.
+    op_id, release = blocked
+    fake.advance(_stale() + timedelta(minutes=1))
+    with monkeypatch.context() as m:
+        m.setattr(service, "live_ids", lambda: set())  # as another process sees it: silent for too long
+        assert _sweep(engine, fake.at)["failed"] == 1
+    release.set()
+    deadline = time.monotonic() + 20
+    while op_id in service.live_ids() and time.monotonic() < deadline:  # the worker has returned
+        time.sleep(0.05)
+    assert op_id not in service.live_ids()
+    op = _get(engine, op_id)
+    assert op.status == "failed" and op.report is None
+
+
 def test_the_sweep_job_is_registered_and_claimed_once(fake: FakeClock, engine: Engine) -> None:
     spec = runner.spec_for(scheduled.JOB_ID)
     assert spec is not None and spec.every_seconds == get_settings().operation_sweep_interval_seconds

@@ -9,9 +9,12 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 import ledger
+from api.auth.models import UserCreate
+from api.auth.users import create_user
 from config import clock
 from config.settings import get_settings
-from tests.api_support import AFTER_START, app_client, bearer
+from tests.api.test_pages import csrf_of, login
+from tests.api_support import AFTER_START, PASSWORD, app_client, bearer
 
 NEW: dict[str, Any] = {
     "code": "P9", "procedure": "engineering_tender", "budget": 1_000_000, "region": "370114",
@@ -126,10 +129,28 @@ def test_an_auxiliary_site_closing_hands_other_centres_projects_over(engine: Eng
         report = c.post("/api/replan", json={"site_code": "AUXA", "start": "2026-11-23T07:00:00+08:00",
                                              "end": "2026-11-23T20:00:00+08:00"}, headers=aux).json()
         assert report["replanned"] == [] and report["other_main_sites"] == ["P1"]
-        # The main site's coordinator re-plans it.
+        # The main site's coordinator re-plans it, though AUXA is not theirs: their committee sits there.
+        with Session(engine) as s:
+            create_user(s, data=UserCreate.model_validate({"username": "coord_main", "password": PASSWORD,
+                                                           "role": "coordinator", "site_codes": ["MAIN"]}))
+            s.commit()
+        assert c.post("/api/replan", json={"site_code": "AUXB", "start": "2026-11-23T07:00:00+08:00",
+                                           "end": "2026-11-23T20:00:00+08:00"}, headers=bearer(c, "coord_off")
+                      ).status_code == 404
+        closure_id = r.json()["id"]
+        # The console lists that closure for them, to re-plan but not to reopen (AUXA's staff own it).
+        login(c, "coord_main")
+        page = c.get("/closures").text
+        assert f"/closures/{closure_id}/replan" in page and f"/closures/{closure_id}/delete" not in page
+        # Re-planned from the page, P1 leaves AUXA and keeps its seat count.
+        replanned = c.post(f"/closures/{closure_id}/replan", data={"csrf_token": csrf_of(page)})
+        assert replanned.status_code == 200 and 'id="replan-report"' in replanned.text
+        after = c.get(f"/api/draws/{drawn['id']}", headers=h).json()["projects"]["P1"]["seats_per_site"]
+        assert "AUXA" not in after and sum(after.values()) == sum(before.values())
+        c.cookies.clear()
         report = c.post("/api/replan", json={"site_code": "AUXA", "start": "2026-11-23T07:00:00+08:00",
-                                             "end": "2026-11-23T20:00:00+08:00"}, headers=h).json()
-        assert report["other_main_sites"] == [] and [p["project"] for p in report["replanned"]] == ["P1"]
+                                             "end": "2026-11-23T20:00:00+08:00"}, headers=bearer(c, "coord_main"))
+        assert report.status_code == 404  # no seat of theirs there any more: AUXA is not theirs to see
 
 
 def test_a_project_that_starts_too_soon_cannot_be_drawn(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -14,6 +14,7 @@ from notify import portal, service
 from notify.links import rsvp_ref
 from notify.models import Notification, Rsvp
 from scheduler import projects as project_service
+from scheduler import replacements
 from scheduler import service as draws
 from scheduler.importer import import_instance
 from scheduler.models import Draw, Project
@@ -208,7 +209,7 @@ def test_replaced_and_cancelled_seats(session: Session) -> None:
     session.commit()
     first, second = [h.expert_code for h in service.seat_holders(session, draw_id=row.id)][:2]
     # A seat lost otherwise than by a decline (bid-opening conflict, closure …) shows as replaced.
-    draws.replace(session, draw_id=row.id, project_code="P1", expert_code=first, reason="conflict",
+    replacements.replace(session, draw_id=row.id, project_code="P1", expert_code=first, reason="conflict",
                   now=BEFORE_START)
     [lost] = portal.engagements(session, expert_code=first, now=BEFORE_START)
     assert (lost.status, lost.facts, lost.can_decline) == ("replaced", None, False)

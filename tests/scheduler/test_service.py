@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
 from sqlmodel import Session, select
 
 import ledger
-from scheduler import service
+from scheduler import replacements, service
 from scheduler.importer import import_instance
 from scheduler.models import Draw, Replacement, Seat
 from tests.checker import check
@@ -64,7 +64,7 @@ def test_replacement_takes_first_alternate_and_is_recorded(drawn: tuple[Session,
     result = service.reveal(session, draw_id=row.id, now=AFTER)
     proj = result["projects"][0]
     leaving = proj["seats"][0]
-    record = service.replace(session, draw_id=row.id, project_code="P1", expert_code=leaving["expert"],
+    record = replacements.replace(session, draw_id=row.id, project_code="P1", expert_code=leaving["expert"],
                              reason="declined", now=AFTER)
     first_alt = next(a["experts"] for a in proj["alternates"] if a["need"] == leaving["need"])[0]
     assert record["source"] == "alternate" and record["replacement"] == first_alt
@@ -129,3 +129,26 @@ def test_two_committed_draws_of_one_project_store_one_committee(session: Session
     seats = session.exec(select(Seat)).all()
     assert {s.draw_id for s in seats} == {first.id} and len(seats) == 4
     assert session.get(Draw, second.id).status == "committed"  # type: ignore[union-attr]
+
+
+def test_a_solve_that_runs_past_the_start_stores_nothing(session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Committed 30 s before the start, the solve "takes" a minute: stored, it would unseal at once (D5).
+    import_instance(session, tiny_day()[0])
+    session.commit()
+    start = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
+    now = start - timedelta(seconds=30)
+    row = service.commit_draw(session, project_codes=["P1"], seed_hex="5eed", now=now)
+    calls: list[int] = []
+
+    def monotonic() -> float:  # the first reading starts the solve; every later one is a minute on
+        calls.append(1)
+        return 0.0 if len(calls) == 1 else 60.0
+
+    monkeypatch.setattr(service.time, "monotonic", monotonic)
+    with pytest.raises(service.DrawTooLate):
+        service.run_draw(session, draw_id=row.id or 0, now=now)
+    session.rollback()
+    assert session.get(Draw, row.id).status == "committed"  # type: ignore[union-attr]
+    assert session.exec(select(Seat)).all() == []
+    with pytest.raises(service.DrawTooLate):  # and at the start itself it cannot be drawn
+        service.draw(session, project_codes=["P1"], seed_hex="5eed", now=start)
