@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from scheduler.solver.context import SiteContext
-from scheduler.solver.sampler import legal_rows
+from scheduler.solver.dayplan import valid_alternates
 
 CHUNK = 64
 
@@ -31,12 +31,9 @@ class AltOutcome:
 
 def valid_for(ctx: SiteContext, committee: np.ndarray, offset: int, count: int, cand: np.ndarray) -> np.ndarray:
     """For each candidate: does swapping it for every member of the need at [offset, offset+count) stay legal?"""
-    if not cand.size or not count:
+    if not cand.size or not count:  # an empty need has no member an alternate could stand in for
         return np.zeros(cand.shape[0], bool)
-    rows = np.repeat(committee[None, :], cand.shape[0] * count, axis=0)
-    which = np.tile(np.arange(count), cand.shape[0])
-    rows[np.arange(rows.shape[0]), offset + which] = np.repeat(cand, count)
-    return np.asarray(legal_rows(ctx, rows).reshape(cand.shape[0], count).all(axis=1))
+    return valid_alternates(ctx, committee, offset, count, cand)
 
 
 def recheck(ctx: SiteContext, members: list[list[int]], old: list[list[int]], barred: set[int],

@@ -24,7 +24,7 @@ def rng_for(seed: bytes, label: str) -> np.random.Generator:
 ALT_CHUNK = 64
 
 
-def _valid_alternates(
+def valid_alternates(
     ctx: SiteContext, committee: np.ndarray, offset: int, count: int, cand: np.ndarray
 ) -> np.ndarray:
     """For each candidate: does swapping it for EVERY member of the need keep the committee legal (D2)?"""
@@ -118,7 +118,7 @@ def _alternates(
                                 np.int64)
                 if not cand.size:
                     continue
-                valid = _valid_alternates(ctx, committee, offset, len(need), cand)
+                valid = valid_alternates(ctx, committee, offset, len(need), cand)
                 for a in cand[valid].tolist():
                     if len(chosen) < want:
                         chosen.append(a)
