@@ -1,5 +1,6 @@
 # The two set-up commands of the README: `make demo` and `make test`.
 .PHONY: venv demo test lint bench
+PACKAGES = config ledger access operations notify venues experts scheduler evaluation checkin av_monitor portal audit accounts api
 
 venv:
 	@bash scripts/bootstrap.sh
@@ -7,14 +8,14 @@ venv:
 demo: venv
 	.venv/bin/yidi serve --demo
 
-test: venv
-	.venv/bin/ruff check .
-	.venv/bin/mypy api config venues experts scheduler ledger notify av_monitor
-	.venv/bin/python -m pytest -q
-
+# lint: style, types, and the layers contract of pyproject.toml ([tool.importlinter], docs/architecture.md).
 lint: venv
 	.venv/bin/ruff check .
-	.venv/bin/mypy api config venues experts scheduler ledger notify av_monitor
+	.venv/bin/mypy $(PACKAGES)
+	.venv/bin/lint-imports
+
+test: lint
+	.venv/bin/python -m pytest -q
 
 bench: venv
 	.venv/bin/python benchmarks/bench_draw.py

@@ -160,7 +160,7 @@ def db_init() -> None:
 @app.command("seal-key")
 def seal_key() -> None:
     """Print a new random AES-256-GCM key (base64) for YIDI_SEAL_KEY."""
-    from scheduler.sealing import generate_key_b64
+    from config.sealing import generate_key_b64
 
     typer.echo(generate_key_b64())
 

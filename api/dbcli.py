@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from api.migrate import upgrade
 from config.db import get_engine
-from config.migrate import upgrade
 
 
 def init_db() -> str:
@@ -20,7 +20,7 @@ def init_db() -> str:
 
 def import_db(doc: dict[str, Any]) -> str:
     """Upsert an instance document into the database."""
-    from scheduler.importer import import_instance
+    from evaluation.importer import import_instance
 
     init_db()
     with Session(get_engine()) as session:
@@ -31,8 +31,8 @@ def import_db(doc: dict[str, Any]) -> str:
 
 def export_db(project_codes: list[str] | None, *, with_drawn: bool = False) -> str:
     """The database state as a draw-instance/1 JSON text."""
-    from scheduler.export import export_instance
-    from scheduler.service import deployment_rules
+    from evaluation.export import export_instance
+    from evaluation.service import deployment_rules
 
     with Session(get_engine()) as session:
         doc = export_instance(session, project_codes=project_codes, rules=deployment_rules().as_json(),
@@ -60,8 +60,8 @@ DEMO_USERS: tuple[tuple[str, str, bool, tuple[str, ...]], ...] = (
 
 def ensure_demo_users(session: Session) -> list[str]:
     """Create the demo accounts that do not exist yet; returns their names."""
-    from api.auth.models import User, UserCreate
-    from api.auth.users import create_user
+    from access.models import User, UserCreate
+    from accounts.service import create_user
     from config.settings import get_settings
 
     made = []

@@ -12,28 +12,18 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.auth.exceptions import Forbidden, InvalidUserData, LoginFailed, NotAuthenticated, UserExists
+from access.errors import ERROR_TYPES, error
+from access.exceptions import Forbidden, InvalidUserData, LoginFailed, NotAuthenticated, UserExists
+from checkin.exceptions import CheckinRefused
+from evaluation import projects as project_errors
+from evaluation.export import UnknownProjectError
+from evaluation.replan import ReplanInputError
+from evaluation.service import DrawNotFound, DrawStateError, StillSealed
 from experts import exceptions as expert_errors
 from experts import face_exceptions
-from experts.checkin.exceptions import CheckinRefused
 from experts.identity import FaceError
-from scheduler import projects as project_errors
 from scheduler.exceptions import InstanceError, ReplacementError
-from scheduler.export import UnknownProjectError
-from scheduler.replan import ReplanInputError
-from scheduler.service import DrawNotFound, DrawStateError, StillSealed
 from venues import exceptions as venue_errors
-
-
-def error(status: int, field: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    """A JSON error in FastAPI's validation shape: `{"detail": [{"loc": [field], "msg": …, "type": …}]}`."""
-    kind = ERROR_TYPES.get(status, "error")
-    return JSONResponse(status_code=status, headers=headers,
-                        content={"detail": [{"loc": [field], "msg": message, "type": kind}]})
-
-
-ERROR_TYPES = {400: "bad_request", 401: "not_authenticated", 403: "forbidden", 404: "not_found",
-               405: "method_not_allowed", 409: "conflict", 413: "too_large", 422: "invalid", 429: "too_many"}
 
 
 def _detail_list(detail: Any, status: int) -> list[dict[str, Any]]:

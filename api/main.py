@@ -11,29 +11,28 @@ from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
+from accounts import views as auth_views
 from api import errors, openapi, pages
-from api.audit import views as audit_views
-from api.auth import service as auth_service
-from api.auth import views as auth_views
 from api.input_guard import refuse_nul
 from api.jobs import runner as jobs_runner
 from api.jobs import views as jobs_views
-from api.operations import scheduled as operation_jobs
-from api.operations import views as operation_views
+from api.migrate import upgrade
+from audit import views as audit_views
 from av_monitor import playback_views, webrtc
 from av_monitor import views as av_views
+from checkin import scheduled as checkin_scheduled
+from checkin import views as checkin_views
+from config import keys
 from config.db import get_engine
-from config.migrate import upgrade
 from config.settings import get_settings
+from evaluation import project_views
+from evaluation import views as draw_views
+from evaluation.scheduled import register_checkin_deadline_hook
 from experts import face_views
 from experts import views as expert_views
-from experts.checkin import scheduled as checkin_scheduled
-from experts.checkin import views as checkin_views
-from notify import portal_views
-from notify import views as notify_views
-from scheduler import project_views
-from scheduler import views as draw_views
-from scheduler.scheduled import register_checkin_deadline_hook
+from operations import views as operation_views
+from portal import me_views as portal_views
+from portal import views as notify_views
 from venues import views as venue_views
 
 logger = logging.getLogger(__name__)
@@ -45,7 +44,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     upgrade(get_engine())
     scheduler = jobs_runner.start(get_engine()) if get_settings().jobs_enabled else None
     if scheduler is not None:
-        operation_jobs.sweep_now(get_engine())  # operations a stopped process left unfinished
+        jobs_runner.sweep_now(get_engine())  # operations a stopped process left unfinished
     try:
         yield
     finally:
@@ -61,7 +60,7 @@ def create_app() -> FastAPI:
     app = FastAPI(title="Yidi 异地 — remote cross-region evaluation", version="0.2.0", lifespan=lifespan,
                   dependencies=[Depends(refuse_nul)])
     # Signed (not encrypted) cookie: it holds only the user id, token version and CSRF token.
-    app.add_middleware(SessionMiddleware, secret_key=auth_service.secret_text(), session_cookie="yidi_session",
+    app.add_middleware(SessionMiddleware, secret_key=keys.secret_text(), session_cookie="yidi_session",
                        max_age=settings.token_ttl_minutes * 60, same_site="lax",
                        https_only=settings.session_cookie_secure)
 

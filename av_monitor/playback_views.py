@@ -29,8 +29,8 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.responses import StreamingResponse
 from sqlmodel import Session, select
 
-from api.auth.deps import SessionDep, Staff, deny_out_of_scope
-from api.auth.service import Principal
+from access.deps import SessionDep, Staff, deny_out_of_scope
+from access.service import Principal
 from av_monitor import recordings
 from av_monitor.rec_segments import PLAYLIST_NAME
 from av_monitor.views import viewer_room

@@ -23,7 +23,7 @@ from sqlmodel import Session, col, select
 
 from config import clock, db
 from config.settings import Settings, get_settings
-from scheduler.models import HOLDING, Project, Seat
+from evaluation.models import HOLDING, Project, Seat
 from venues.models import Room
 
 logger = logging.getLogger(__name__)

@@ -16,9 +16,9 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session, select
 
-from api.auth.deps import SessionDep, Staff, deny_out_of_scope, require
-from api.auth.service import Principal
-from api.errors import error
+from access.deps import SessionDep, Staff, deny_out_of_scope, require
+from access.errors import error
+from access.service import Principal
 from av_monitor import service
 from av_monitor.models import StreamState
 from av_monitor.webrtc import OfferError, TooManyViewers, get_hub

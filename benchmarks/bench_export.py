@@ -5,7 +5,7 @@ temporary SQLite database (or a throw-away PostgreSQL database with --pg), runs 
 single-project draws so that `with_drawn` has committees to add, then times for one project and for
 the whole day: export_instance(with_drawn=True), parse_instance, canonical_bytes + SHA-256 (process
 CPU time, medians over --runs; a collection the collector deferred is paid by the next stage). With
---baseline REV (e.g. HEAD) the same stages of scheduler/export.py and scheduler/instance.py as of
+--baseline REV (e.g. HEAD) the same stages of evaluation/export.py and scheduler/instance.py as of
 that git revision run interleaved with the current ones, their canonical bytes are compared, and
 the ratio old/new is printed.
 
@@ -38,11 +38,12 @@ from sqlalchemy import create_engine, text  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
 from api.demo_data import generate  # noqa: E402
-from config.db import create_all, make_engine  # noqa: E402
-from scheduler import export as export_mod  # noqa: E402
+from api.schema import create_all  # noqa: E402
+from config.db import make_engine  # noqa: E402
+from evaluation import export as export_mod  # noqa: E402
+from evaluation.importer import import_instance  # noqa: E402
+from evaluation.service import deployment_rules, draw  # noqa: E402
 from scheduler import instance as instance_mod  # noqa: E402
-from scheduler.importer import import_instance  # noqa: E402
-from scheduler.service import deployment_rules, draw  # noqa: E402
 
 Stages = tuple[Callable[..., dict[str, Any]], Callable[[Any], Any], Callable[[Any], bytes]]
 
@@ -124,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     variants: dict[str, Stages] = {}
     if args.baseline:
         old_instance = _module_at(args.baseline, "scheduler/instance.py", "_baseline_instance")
-        old_export = _module_at(args.baseline, "scheduler/export.py", "_baseline_export")
+        old_export = _module_at(args.baseline, "evaluation/export.py", "_baseline_export")
         variants["old"] = (old_export.export_instance, old_instance.parse_instance, old_instance.canonical_bytes)
     variants["new"] = (export_mod.export_instance, instance_mod.parse_instance, instance_mod.canonical_bytes)
     admin, name = None, None

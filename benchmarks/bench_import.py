@@ -24,9 +24,10 @@ from sqlalchemy import create_engine, text  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
 from api.demo_data import generate  # noqa: E402
-from config.db import create_all, make_engine  # noqa: E402
-from scheduler.export import export_instance  # noqa: E402
-from scheduler.importer import import_instance  # noqa: E402
+from api.schema import create_all  # noqa: E402
+from config.db import make_engine  # noqa: E402
+from evaluation.export import export_instance  # noqa: E402
+from evaluation.importer import import_instance  # noqa: E402
 
 
 def _timed(fn):  # type: ignore[no-untyped-def]

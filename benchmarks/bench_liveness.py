@@ -25,9 +25,9 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from checkin import liveness  # noqa: E402
 from config.settings import Settings  # noqa: E402
 from experts import identity  # noqa: E402
-from experts.checkin import liveness  # noqa: E402
 from tests.experts import face_support as fs  # noqa: E402
 
 DEFAULT_FACES = Path(__file__).resolve().parents[2] / "shared" / "data" / "faces"

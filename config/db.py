@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
-from sqlmodel import Session, SQLModel, create_engine
+from sqlmodel import Session, create_engine
 
 from config.settings import get_settings
 
@@ -42,26 +42,6 @@ def get_engine(url: str | None = None) -> Engine:
     if url not in _engines:
         _engines[url] = make_engine(url)
     return _engines[url]
-
-
-def create_all(engine: Engine) -> None:
-    """Create every table known to the models (imports them so metadata is complete)."""
-    import_models()
-    SQLModel.metadata.create_all(engine)
-
-
-def import_models() -> None:
-    """Import all table modules so SQLModel.metadata knows every table."""
-    import api.auth.models  # noqa: F401
-    import api.jobs.models  # noqa: F401
-    import api.operations.models  # noqa: F401
-    import experts.checkin.models  # noqa: F401
-    import experts.face_models  # noqa: F401
-    import experts.models  # noqa: F401
-    import ledger.models  # noqa: F401
-    import notify.models  # noqa: F401
-    import scheduler.models  # noqa: F401
-    import venues.models  # noqa: F401
 
 
 @contextmanager

@@ -6,9 +6,16 @@ import base64
 import binascii
 import logging
 import os
+import threading
 from pathlib import Path
 
+from itsdangerous import URLSafeTimedSerializer
+
+from config.settings import get_settings
+
 logger = logging.getLogger(__name__)
+_lock = threading.Lock()
+_secret_cache: dict[tuple[str, str], bytes] = {}
 
 
 class KeyMaterialError(ValueError):
@@ -44,3 +51,26 @@ def key_from_file(path: Path, nbytes: int = 32, purpose: str = "key") -> bytes:
     logger.warning("no %s configured: generated a development key file at %s; configure a managed key in "
                    "production", purpose, path)
     return decode_key(text, str(path), nbytes)
+
+
+def secret_key() -> bytes:
+    """The server secret for sessions, tokens and signed links (settings, else a dev key file)."""
+    s = get_settings()
+    cache = (s.secret_key, str(s.secret_key_file))
+    with _lock:
+        if cache not in _secret_cache:
+            if s.secret_key:
+                _secret_cache[cache] = decode_key(s.secret_key, "settings.secret_key", 32)
+            else:
+                _secret_cache[cache] = key_from_file(Path(s.secret_key_file), 32, "YIDI_SECRET_KEY")
+        return _secret_cache[cache]
+
+
+def secret_text() -> str:
+    """The server secret as text (for libraries that take a string)."""
+    return base64.b64encode(secret_key()).decode("ascii")
+
+
+def serializer(salt: str) -> URLSafeTimedSerializer:
+    """A timed signer for one purpose (`salt` keeps purposes apart: a token is not a link)."""
+    return URLSafeTimedSerializer(secret_text(), salt=salt)

@@ -108,7 +108,7 @@ class Settings(BaseSettings):
     face_upsample: int = Field(
         default=0, ge=0, le=3, description="Times the HOG face detector upsamples the image (finds smaller faces)."
     )
-    # --- Check-in terminals, no-shows and report sign-off (experts/checkin/) ---
+    # --- Check-in terminals, no-shows and report sign-off (checkin/) ---
     checkin_open_minutes: int = Field(
         default=120, ge=0, le=24 * 60, description="Check-in at a room's terminal opens this long before the start."
     )
@@ -188,7 +188,7 @@ class Settings(BaseSettings):
         default=900.0, ge=0, description="A recording stays open this long after its publisher left, awaiting "
         "a reconnect (which continues it with a gap); then it is finished.",
     )
-    # --- Liveness: head-turn challenge judged from 5-point landmarks (experts/checkin/liveness.py) ---
+    # --- Liveness: head-turn challenge judged from 5-point landmarks (checkin/liveness.py) ---
     liveness_min_frames: int = Field(default=6, ge=3, le=64, description="Fewest frames a check-in sequence may have.")
     liveness_max_frames: int = Field(default=16, ge=3, le=64, description="Most frames a check-in sequence may have.")
     liveness_detect_max_width: int = Field(
@@ -218,7 +218,7 @@ class Settings(BaseSettings):
         default=0.6, gt=0, le=1, description="Largest encoding distance between the sequence's checked faces "
         "(frontal, most turned, first, last) before the face counts as changed.",
     )
-    # --- Operation log and evidence export (api/audit/) ---
+    # --- Operation log and evidence export (audit/) ---
     audit_room_after_minutes: int = Field(
         default=30, ge=0, le=24 * 60, description="A project's slice of the ledger keeps its rooms' entries until "
         "this long after its end (from check-in opening, checkin_open_minutes before its start).",
@@ -259,7 +259,7 @@ class Settings(BaseSettings):
         default=300.0, ge=0, le=24 * 3600, description="Opening the same recording file again within this many "
         "seconds (same user) is not ledgered again: players re-request files while playing and seeking.",
     )
-    # --- Stale long operations (api/operations/: worker heartbeats and the sweep job) ---
+    # --- Stale long operations (operations/: worker heartbeats and the sweep job) ---
     operation_heartbeat_seconds: float = Field(
         default=15.0, ge=0.1, le=600, description="How often a service process confirms that the long "
         "operations it runs are still alive (heartbeat_at), whether or not the work reports progress.",
@@ -271,7 +271,7 @@ class Settings(BaseSettings):
     operation_sweep_interval_seconds: int = Field(
         default=60, ge=10, le=86400, description="How often the job failing stale operations runs."
     )
-    # --- The expert's own page (notify/portal.py: /me, /api/me/engagements) ---
+    # --- The expert's own page (portal/engagements.py: /me, /api/me/engagements) ---
     expert_portal_window_days: int = Field(
         default=30, ge=0, le=366, description="An expert's page lists the seats of evaluations starting this "
         "many days ago or later (all upcoming ones too); only those projects' sealed seats are opened per request.",
@@ -282,7 +282,7 @@ class Settings(BaseSettings):
         description="Largest total uncompressed size of an .xlsx import's parts (bytes; about 10x "
         "import_max_bytes); a larger workbook is refused before it is read.",
     )
-    # --- Draw timing (scheduler/service.py) ---
+    # --- Draw timing (evaluation/service.py) ---
     draw_min_lead_minutes: int = Field(
         default=0, ge=0, le=7 * 24 * 60, description="A project is drawn only while its start lies more than this "
         "many minutes ahead: a draw for an evaluation already under way would unseal at once and could probe the "

@@ -15,13 +15,13 @@ import numpy as np
 from sqlmodel import Session, select
 
 import ledger
+from config.clock import as_aware
+from config.sealing import seal, unseal
 from config.settings import get_settings
 from experts import identity
 from experts.face_exceptions import ConsentRequired, NoPhotos, NotEnrolled
 from experts.face_models import FaceTemplate, FaceTemplatePublic
 from experts.lookup import get_expert_by_code, row_id
-from scheduler.models import as_aware
-from scheduler.sealing import seal, unseal
 
 logger = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """The face template of an expert: the sealed encoding of the enrolled reference photo(s), never the photos.
 
-One row per expert. `sealed` is AES-GCM (scheduler.sealing) of the float64 encoding bytes, bound by its
+One row per expert. `sealed` is AES-GCM (config.sealing) of the float64 encoding bytes, bound by its
 AAD to the expert and the row, so a blob copied to another expert fails to unseal.
 """
 

@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, HTTPException, Response, UploadFile
 
-from api.auth.deps import SessionDep
+from access.deps import SessionDep
 from config import clock
 from config.settings import get_settings
 from experts import enrolment

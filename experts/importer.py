@@ -28,13 +28,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 import ledger
-from api.operations import service as operations
-from api.operations.models import Operation
 from config import db
 from config.settings import get_settings
 from experts.exceptions import ImportConflictError
 from experts.models import SPECIALTY_PATTERN, Expert, ExpertCreate, Organisation, normalise_id_number
 from experts.service import set_specialties
+from operations import service as operations
+from operations.models import Operation
 
 logger = logging.getLogger(__name__)
 COLUMNS: tuple[str, ...] = ("code", "name", "birth_date", "region", "lat", "lon", "employer_code", "specialties",
@@ -62,7 +62,7 @@ class ImportRows(list[Row]):
 
 
 class Progress(Protocol):
-    """Where the import reports how many rows it has checked (api.operations.service.Progress)."""
+    """Where the import reports how many rows it has checked (operations.service.Progress)."""
 
     def set_total(self, total: int) -> None: ...
 

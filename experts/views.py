@@ -13,9 +13,8 @@ from fastapi import APIRouter, Depends, File, HTTPException, Query, Request, Upl
 from sqlmodel import Session
 
 import ledger
-from api.auth.deps import Coordinator, SessionDep, deny_out_of_scope
-from api.auth.service import Principal
-from api.operations.models import OperationPublic
+from access.deps import Coordinator, SessionDep, deny_out_of_scope
+from access.service import Principal
 from config.settings import get_settings
 from experts import importer, service
 from experts.models import (
@@ -33,6 +32,7 @@ from experts.models import (
     RelationCreate,
     RelationPublic,
 )
+from operations.models import OperationPublic
 
 router = APIRouter(prefix="/api/experts", tags=["experts"])
 

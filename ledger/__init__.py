@@ -1,7 +1,7 @@
 """The audit ledger: an append-only SHA-256 hash chain every package may write to.
 
-A top-level package (not inside scheduler/ or api/) because draws, check-ins, recordings, logins
-and page views all record here, and it imports nothing of theirs. Payloads are public audit facts:
+The floor above `config`: draws, check-ins, recordings, logins and page views all record here, and it
+imports no other Yidi package. Payloads are public audit facts:
 never secrets, never biometric data.
 """
 

@@ -16,8 +16,6 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from config.settings import get_settings
-from venues.geo import region_by_code
-from venues.models import Site
 
 INTROS: dict[str, tuple[str, str]] = {
     "draw": ("您已被随机抽取为以下评标活动的评标专家。",
@@ -60,22 +58,12 @@ def _env() -> Environment:
                        autoescape=select_autoescape(["html"]), keep_trailing_newline=True)
 
 
-def _local(value: datetime) -> tuple[str, str]:
+def local_time(value: datetime) -> tuple[str, str]:
+    """`value` in the display time zone: ("YYYY-MM-DD HH:MM", "+8")."""
     hours = get_settings().display_utc_offset_hours
     aware = value if value.tzinfo else value.replace(tzinfo=UTC)
     local = aware.astimezone(timezone(timedelta(hours=hours)))
     return local.strftime("%Y-%m-%d %H:%M"), f"{hours:+d}"
-
-
-def seat_facts(*, start: datetime, site: Site, room_code: str) -> SeatFacts:
-    """The facts of one seat, with the site's city from the reference regions when known."""
-    when, offset = _local(start)
-    region = region_by_code(site.region)
-    # Sites may gain an address column later; until then the city is the locating fact.
-    address = str(getattr(site, "address", "") or "")
-    return SeatFacts(when=when, offset=offset, site_name=site.name or site.code,
-                     city_zh=region.name_zh if region else "", city_en=region.name_en if region else "",
-                     address=address, room=room_code)
 
 
 def message(*, kind: str, channel: str, facts: SeatFacts, confirm_url: str, decline_url: str) -> tuple[str, str]:

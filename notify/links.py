@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 from itsdangerous import BadSignature, SignatureExpired
 
-from api.auth.service import secret_key, serializer
+from config.keys import secret_key, serializer
 from config.settings import get_settings
 from notify.exceptions import BadLink
 

@@ -6,7 +6,7 @@ the newcomers, that group may move to a bigger room of its own site (kept expert
 no room change is preferred, then the fewest kept experts moved). Only when no joint seating of the
 same experts exists are the fewest of them replaced (R1), and only when that fails too is the project
 reported with the blocking rule. The alternates are then re-checked against the new committee and
-seating (D2, scheduler.closure_alternates). Nothing here touches the database: scheduler.replan
+seating (D2, scheduler.closure_alternates). Nothing here touches the database: evaluation.replan
 stores a plan.
 """
 

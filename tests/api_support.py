@@ -17,11 +17,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from api.auth.models import UserCreate
-from api.auth.users import create_user
+from access.models import UserCreate
+from accounts.service import create_user
+from api.migrate import stamp
 from config import clock, db
-from config.migrate import stamp
-from scheduler.importer import import_instance
+from evaluation.importer import import_instance
 from tests.factories_instance import tiny_day
 
 PASSWORD = "correct-horse-battery"
@@ -55,7 +55,7 @@ def app_client(engine: Engine, monkeypatch: pytest.MonkeyPatch, *, load_tiny: bo
 
     monkeypatch.setattr(db, "get_engine", lambda url=None: engine)
     monkeypatch.setattr(clock, "now", lambda: BEFORE_START)
-    monkeypatch.setattr("api.deps.get_engine", lambda url=None: engine)
+    monkeypatch.setattr("access.deps.get_engine", lambda url=None: engine)
     monkeypatch.setattr("api.main.get_engine", lambda url=None: engine)
     stamp(engine)  # the fixture built the schema with create_all; the app would otherwise migrate
     with Session(engine) as session:

@@ -11,7 +11,6 @@ Register suite-wide with `pytest_plugins = ["tests.db_fixtures"]` in the root co
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import uuid
@@ -29,28 +28,11 @@ from config.db import make_engine
 logger = logging.getLogger(__name__)
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-# The table modules config.db.import_models() imports; some may not be written yet.
-MODEL_MODULES = ("api.auth.models", "api.operations.models", "api.jobs.models", "ledger.models", "experts.models",
-                 "experts.face_models", "experts.checkin.models", "scheduler.models", "venues.models", "notify.models")
-
-
 def load_models() -> None:
-    """Import every table module that exists, so SQLModel.metadata knows all tables."""
-    import config.db
+    """Import every table module, so SQLModel.metadata knows all tables."""
+    from api.schema import import_models
 
-    try:
-        config.db.import_models()
-        return
-    except ModuleNotFoundError as exc:
-        if exc.name not in MODEL_MODULES:
-            raise
-    for name in MODEL_MODULES:
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            # Only a missing model module is tolerated; a broken import inside one is a bug.
-            if exc.name != name:
-                raise
+    import_models()
 
 
 def _pg_unavailable(reason: str) -> None:

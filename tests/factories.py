@@ -14,8 +14,8 @@ from typing import Any
 
 from sqlmodel import Session
 
+from evaluation.models import Project, ProjectAuxSite, ProjectNeed
 from experts.models import Committee, CommitteeMember, Expert, ExpertSpecialty, Organisation
-from scheduler.models import Project, ProjectAuxSite, ProjectNeed
 from tests.factories_instance import expert, history, site, tiny_day
 from venues.models import Room, Site
 

@@ -8,8 +8,9 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
-from config.db import import_models, make_engine
-from config.migrate import downgrade, upgrade
+from api.migrate import downgrade, upgrade
+from api.schema import import_models
+from config.db import make_engine
 
 
 def _fresh(engine: Engine, tmp_path) -> Engine:  # type: ignore[no-untyped-def]

@@ -13,9 +13,8 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 from sqlmodel import Session, select
 
 import ledger
-from api.auth.deps import Coordinator, SessionDep, Staff, deny_out_of_scope
-from api.auth.service import Principal
-from api.deps import IdPath
+from access.deps import Coordinator, IdPath, SessionDep, Staff, deny_out_of_scope
+from access.service import Principal
 from config.types import IsoDatetime
 from venues import closures, service
 from venues.models import (

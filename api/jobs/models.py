@@ -1,7 +1,7 @@
 """Tables of the scheduled jobs: run claims and the job store.
 
 The daily statistics and handled check-in deadlines the job bodies write live with the scheduler
-(scheduler.models); they are re-exported here for existing imports.
+(evaluation.models); they are re-exported here for existing imports.
 
 `job_runs` makes a scheduled run happen once even when several service processes share one job
 store: APScheduler 3 does not coordinate schedulers, so each run first inserts its
@@ -14,7 +14,7 @@ from pydantic import AwareDatetime
 from sqlalchemy import JSON, CheckConstraint, Column, Float, LargeBinary, String, Table, Unicode, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from scheduler.models import CheckinDeadline, DailyStats, DailyStatsBase, DailyStatsPublic
+from evaluation.models import CheckinDeadline, DailyStats, DailyStatsBase, DailyStatsPublic
 
 RunStatus = Literal["running", "ok", "failed"]
 JOBSTORE_TABLE = "apscheduler_jobs"

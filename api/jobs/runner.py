@@ -31,12 +31,12 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from api.jobs.bodies import BODIES, JobBody
 from api.jobs.models import JOBSTORE_TABLE, JobRun, RunStatus, apscheduler_jobs
-from api.operations.scheduled import BODIES as OPERATION_BODIES
 from config import clock, db
 from config.settings import Settings, get_settings
-from scheduler.scheduled import BODIES, JobBody
-from scheduler.statistics import local_zone
+from evaluation.statistics import local_zone
+from operations.scheduled import JOB_ID, sweep_stale
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ _DIGITS = re.compile(r"\d{7,}")
 
 @dataclass(frozen=True)
 class JobSpec:
-    """One scheduled job: its id (a key of scheduler.scheduled.BODIES), names and trigger."""
+    """One scheduled job: its id (a key of api.jobs.bodies.BODIES), names and trigger."""
 
     id: str
     name_zh: str
@@ -165,7 +165,7 @@ def execute(spec: JobSpec, body: JobBody, *, now: datetime, engine: Engine) -> J
 def run_job(job_id: str) -> None:
     """The scheduler's entry point (stored by reference in the job store): run job `job_id` once."""
     spec = spec_for(job_id)
-    body = BODIES.get(job_id) or OPERATION_BODIES.get(job_id)
+    body = BODIES.get(job_id)
     if spec is None or body is None:
         logger.warning("unknown job %s in the job store: ignored", job_id)
         return
@@ -220,3 +220,12 @@ def job_overview(session: Session, *, runs: int = 5) -> list[dict[str, Any]]:
                     "next_run_time": datetime.fromtimestamp(ts, UTC) if ts is not None else None,
                     "last_runs": list(last)})
     return out
+
+
+def sweep_now(engine: Engine) -> None:
+    """Run the sweep once now (at service start-up), claimed like a scheduled run of its job."""
+    spec = spec_for(JOB_ID)
+    if spec is None:
+        logger.warning("job %s is not registered: stale operations are not swept", JOB_ID)
+        return
+    execute(spec, sweep_stale, now=clock.now(), engine=engine)

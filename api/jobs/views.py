@@ -8,13 +8,13 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.auth.deps import Admin, SessionDep, Staff
+from access.deps import Admin, SessionDep, Staff
 from api.jobs import runner
 from api.jobs.models import JobRunPublic
 from config.settings import get_settings
 from config.types import IsoDatetime
-from scheduler import statistics
-from scheduler.scope import scope_sites
+from evaluation import statistics
+from evaluation.scope import scope_sites
 
 router = APIRouter(tags=["jobs"])
 

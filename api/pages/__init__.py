@@ -6,7 +6,7 @@ route to a package registry), every form works without JavaScript (the scripts o
 confirmations), and charts are inline SVG rendered on the server, so no chart library is shipped.
 
 Pages call the domain services directly (not the HTTP API), authenticate with the session cookie,
-apply the same roles and site scopes as the API (`api.auth.scope`), ledger every refusal and
+apply the same roles and site scopes as the API (`evaluation.visibility`), ledger every refusal and
 check the session's CSRF token on every POST form. Each area is one module with its own router;
 `router` gathers them, all hidden from the OpenAPI schema.
 """

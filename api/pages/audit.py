@@ -1,6 +1,6 @@
 """The operation log page: ledger entries in the user's scope with filters, chain verification, evidence link.
 
-Searches and the scope rules are api.audit.query's; every view is ledgered (`audit.view`, via
+Searches and the scope rules are audit.query's; every view is ledgered (`audit.view`, via
 "page"), a filter outside the user's scope shows the ledgered 404 page, the verify button is a
 POST form checked against the session's CSRF token.
 """
@@ -17,11 +17,11 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from api.audit import query
-from api.audit.views import run_verify
-from api.auth.deps import SessionDep
+from access.deps import SessionDep
 from api.pages import audit_i18n  # noqa: F401  (registers the page's messages)
 from api.pages.common import bad_csrf, console_user, error_page, fmt_dt, hide, in_range, local_tz, render, safe_next
+from audit import query
+from audit.views import run_verify
 
 logger = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)

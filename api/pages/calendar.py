@@ -12,12 +12,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlmodel import col, select
 
-from api.auth.deps import SessionDep
-from api.auth.scope import project_scope_clause
+from access.deps import SessionDep
 from api.pages.common import console_user, error_page, local, local_tz, render
 from config import clock
 from config.types import FIRST_YEAR, LAST_YEAR
-from scheduler.models import Project
+from evaluation.models import Project
+from evaluation.visibility import project_scope_clause
 
 logger = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)

@@ -10,15 +10,19 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
-from api.auth.deps import SessionDep
-from api.auth.scope import may_replan_site, project_write_clause, projects_run_elsewhere, seat_sites_of_own_projects
-from api.auth.service import Principal
-from api.deps import IdPath
+from access.deps import IdPath, SessionDep
+from access.service import Principal
 from api.pages import closures_i18n  # noqa: F401  (registers the page's messages)
 from api.pages.common import COORDINATORS, console_user, error_page, hide, render
 from api.pages.forms import FormError, local_datetime, validation_field, write_target, writer
 from config import clock
-from scheduler.replan import ReplanInputError, replan_closure
+from evaluation.replan import ReplanInputError, replan_closure
+from evaluation.visibility import (
+    may_replan_site,
+    project_write_clause,
+    projects_run_elsewhere,
+    seat_sites_of_own_projects,
+)
 from venues import closures as closure_service
 from venues.exceptions import VenueError
 from venues.models import Closure, ClosureCreate, Room, Site

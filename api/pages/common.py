@@ -13,10 +13,10 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlmodel import Session
 
+from access import service as auth_service
+from access.deps import csrf_ok, csrf_token, optional_principal
+from access.service import Principal
 from api import i18n
-from api.auth import service as auth_service
-from api.auth.deps import csrf_ok, csrf_token, optional_principal
-from api.auth.service import Principal
 from config.settings import get_settings
 from config.types import year_in_range
 

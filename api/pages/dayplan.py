@@ -17,18 +17,18 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session, col, select
 
-from api.auth.deps import SessionDep
-from api.auth.scope import writable_project_codes
-from api.auth.service import Principal
-from api.operations import service as operations
-from api.operations.models import Operation
+from access.deps import SessionDep
+from access.service import Principal
 from api.pages.common import COORDINATORS, error_page, hide, in_range, local_tz, member, render
 from api.pages.forms import writer
 from config import clock, db
-from notify import service as notify_service
-from scheduler import service as draw_service
-from scheduler.export import UnknownProjectError
-from scheduler.models import Draw, Project
+from evaluation import invitations
+from evaluation import service as draw_service
+from evaluation.export import UnknownProjectError
+from evaluation.models import Draw, Project
+from evaluation.visibility import writable_project_codes
+from operations import service as operations
+from operations.models import Operation
 from venues.models import Site
 
 logger = logging.getLogger(__name__)
@@ -191,7 +191,7 @@ def run_dayplan(
                 own.rollback()
                 raise operations.OperationError(f"draw {run_id}: {exc}") from exc
             # As the API: the drawn experts' messages are enqueued now; the outbox job sends them.
-            notify_service.after_draw(own, draw_id=run_id, now=clock.now())
+            invitations.after_draw(own, draw_id=run_id, now=clock.now())
             own.commit()
             return draw_report(own, draw_id=run_id)
 

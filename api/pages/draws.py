@@ -10,20 +10,18 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.exc import NoResultFound
 from sqlmodel import Session
 
-from api.auth.deps import SessionDep
-from api.auth.scope import visible_project_codes, writable_project_codes
-from api.auth.service import Principal
-from api.deps import IdPath
+from access.deps import IdPath, SessionDep
+from access.service import Principal
 from api.pages.common import COORDINATORS, back_to_project, error_page, hide
 from api.pages.forms import writer
 from api.pages.projects import readable_project
 from config import clock
-from notify import service as notify_service
-from scheduler import replacements
-from scheduler import service as draw_service
+from evaluation import invitations, replacements
+from evaluation import service as draw_service
+from evaluation.export import UnknownProjectError
+from evaluation.models import Draw, Project
+from evaluation.visibility import visible_project_codes, writable_project_codes
 from scheduler.exceptions import ReplacementError
-from scheduler.export import UnknownProjectError
-from scheduler.models import Draw, Project
 from scheduler.replace import REASONS
 
 logger = logging.getLogger(__name__)
@@ -108,7 +106,7 @@ def run_draw(code: str, draw_id: IdPath, request: Request, session: SessionDep,
         session.rollback()
         return _back(code, {"key": "draw.failed", "msg": str(exc), "error": True}, request)
     # As the API: the drawn experts' messages are enqueued now; the outbox job (or "send now") sends them.
-    notify_service.after_draw(session, draw_id=draw_id, now=clock.now())
+    invitations.after_draw(session, draw_id=draw_id, now=clock.now())
     session.commit()
     return _back(code, None, request)
 

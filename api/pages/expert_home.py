@@ -1,6 +1,6 @@
 """The expert's own page `/me`: their seats with time, site and room, and confirm/decline forms.
 
-An expert sees exactly what their notification says (`notify.portal`), never the project or its
+An expert sees exactly what their notification says (`portal.engagements`), never the project or its
 parties; an answer goes through the same path as the signed link's, so a decline is refilled.
 """
 
@@ -14,13 +14,13 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
-from api.auth.deps import SessionDep, optional_principal
-from api.auth.service import Principal
+from access.deps import SessionDep, optional_principal
+from access.service import Principal
 from api.pages import expert_i18n  # noqa: F401  (registers the page's messages)
 from api.pages.common import bad_csrf, error_page, hide, login_redirect, refuse, render
 from config import clock
 from config.settings import get_settings
-from notify import portal
+from portal import engagements as portal
 
 logger = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)

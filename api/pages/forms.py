@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from api.auth.service import Principal
+from access.service import Principal
 from api.pages.common import bad_csrf, console_user, local, local_tz, member, role_check
 
 SEPARATORS = re.compile(r"[\s,;，；、]+")

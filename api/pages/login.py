@@ -8,9 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from api.auth import service as auth_service
-from api.auth.deps import SessionDep, csrf_token, optional_principal
-from api.auth.exceptions import LoginFailed
+from access import service as auth_service
+from access.deps import SessionDep, csrf_token, optional_principal
+from access.exceptions import LoginFailed
 from api.pages.common import bad_csrf, render, safe_next
 from config import clock
 

@@ -12,19 +12,19 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
 
-from api.auth.deps import SessionDep
-from api.auth.scope import writable_project_codes
-from api.deps import IdPath
+from access.deps import IdPath, SessionDep
 from api.pages.common import aware, back_to_project, error_page, hide
 from api.pages.forms import codes
 from api.pages.project_form import project_writer
+from checkin import reports
+from checkin.exceptions import CheckinRefused
 from config import clock
 from config.settings import get_settings
-from experts.checkin import reports
-from experts.checkin.exceptions import CheckinRefused
+from evaluation import invitations
+from evaluation import projects as project_service
+from evaluation import service as draw_service
+from evaluation.visibility import writable_project_codes
 from notify import service as notify_service
-from scheduler import projects as project_service
-from scheduler import service as draw_service
 
 logger = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
@@ -47,7 +47,7 @@ def send_now(code: str, draw_id: IdPath, request: Request, session: SessionDep,
         return hide(request, session, who, f"draw:{draw_id}")
     now = clock.now()
     # Idempotent: the outbox invites each seat holder once (a replacement's message is its invitation).
-    queued = notify_service.enqueue_draw_notifications(session, draw_id=draw_id, now=now, project_codes=allowed)
+    queued = invitations.enqueue_draw_notifications(session, draw_id=draw_id, now=now, project_codes=allowed)
     sent = notify_service.dispatch_pending(session, now=now)
     session.commit()
     logger.info("draw %s: %d notifications enqueued, %d sent from the console", draw_id, queued, sent)

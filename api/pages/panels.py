@@ -12,9 +12,9 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from api.pages.common import aware
-from notify import service as notify_service
-from scheduler.models import Project, Replacement
-from scheduler.sealing import replacement_aad, unseal_text
+from config.sealing import replacement_aad, unseal_text
+from evaluation import invitations
+from evaluation.models import Project, Replacement
 
 logger = logging.getLogger(__name__)
 
@@ -23,7 +23,7 @@ def notification_panel(session: Session, *, draw_ids: list[int], code: str) -> d
     """Per draw, the outbox counts of project `code` (by status and channel; confirmed/declined/pending)."""
     out = {}
     for draw_id in draw_ids:
-        summary = notify_service.draw_summary(session, draw_id=draw_id, project_codes=[code])
+        summary = invitations.draw_summary(session, draw_id=draw_id, project_codes=[code])
         out[draw_id] = {**summary, "answers": summary["projects"].get(code, {})}
     return out
 

@@ -11,8 +11,8 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
-from api.auth.deps import SessionDep
-from api.auth.service import Principal
+from access.deps import SessionDep
+from access.service import Principal
 from api.pages.common import COORDINATORS, error_page, hide, member, render
 from api.pages.forms import (
     FormError,
@@ -25,8 +25,8 @@ from api.pages.forms import (
     writer,
 )
 from api.pages.projects import readable_project
-from scheduler import projects as project_service
-from scheduler.models import PROCEDURES, Project, ProjectCreate, ProjectUpdate
+from evaluation import projects as project_service
+from evaluation.models import PROCEDURES, Project, ProjectCreate, ProjectUpdate
 from venues.models import Site
 
 logger = logging.getLogger(__name__)

@@ -11,17 +11,17 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlmodel import Session, col, select
 
-from api.auth.deps import SessionDep
-from api.auth.scope import project_visible
-from api.auth.service import Principal
+from access.deps import SessionDep
+from access.service import Principal
 from api.pages import panels
 from api.pages.common import COORDINATORS, aware, console_user, error_page, hide, render
+from checkin import reports
 from config import clock
-from experts.checkin import reports
+from evaluation import projects as project_service
+from evaluation import service as draw_service
+from evaluation.models import Draw, Project
+from evaluation.visibility import project_visible
 from experts.models import Expert
-from scheduler import projects as project_service
-from scheduler import service as draw_service
-from scheduler.models import Draw, Project
 from scheduler.replace import REASONS
 from venues.models import Site
 

@@ -3,7 +3,7 @@
 Playback uses the browser's own `<video>` on each run served as one seekable MP4
 (av_monitor.playback_views), so no player library is shipped. The timeline beside it is the
 ledger's slice of the evaluation (check-ins, replacements, sign-offs, stream alerts, publisher
-connections) read through api.audit.query in the user's scope, plus the recording's own gaps; a
+connections) read through audit.query in the user's scope, plus the recording's own gaps; a
 click seeks the run that covers that moment. Opening the playback page is ledgered
 (`av.view_recording`, via "page"); the verify button posts to the API with the CSRF header.
 """
@@ -21,13 +21,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlmodel import Session, col, select
 
-from api.audit import query
-from api.auth.deps import SessionDep
-from api.auth.service import Principal
+from access.deps import SessionDep
+from access.service import Principal
 from api.pages import recordings_i18n  # noqa: F401  (registers the pages' messages)
 from api.pages.common import console_user, error_page, fmt_dt, hide, language, render
+from audit import query
 from av_monitor import playback_views, recordings
-from scheduler.models import Project, Seat, as_aware
+from config.clock import as_aware
+from evaluation.models import Project, Seat
 from venues.models import Room
 
 logger = logging.getLogger(__name__)

@@ -8,9 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
-from api.auth import users as auth_users
-from api.auth.deps import SessionDep
-from api.auth.models import ROLES
+from access.deps import SessionDep
+from access.models import ROLES
+from accounts import service as auth_users
 from api.pages.common import COORDINATORS, console_user, error_page, member, render
 from api.pages.forms import writer
 from config.settings import get_settings

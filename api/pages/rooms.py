@@ -11,13 +11,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlmodel import Session, col, select
 
-from api.auth.deps import SessionDep
-from api.auth.service import Principal
+from access.deps import SessionDep
+from access.service import Principal
 from api.pages.common import aware, console_user, error_page, hide, in_range, local_tz, render
 from config import clock
+from evaluation import service as draw_service
+from evaluation.models import Draw, Project, Seat
 from experts.models import Expert
-from scheduler import service as draw_service
-from scheduler.models import Draw, Project, Seat
 from venues.models import Room, Site
 
 logger = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """The statistics dashboard: projects per period, participation per site and kind, cross-region share.
 
-Figures come from `scheduler.statistics.compute` (counts only, in the user's site scope); charts
+Figures come from `evaluation.statistics.compute` (counts only, in the user's site scope); charts
 are inline SVG bars rendered on the server (no chart library shipped to the browser).
 """
 
@@ -13,10 +13,10 @@ from typing import Any, cast
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from api.auth.deps import SessionDep
+from access.deps import SessionDep
 from api.pages.common import console_user, error_page, in_range, local_tz, render
 from config import clock
-from scheduler import statistics
+from evaluation import statistics
 
 logger = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)

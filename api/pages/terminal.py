@@ -9,7 +9,7 @@ head turn with getUserMedia and sends the frames (`static/terminal.js`); the ser
 Face recognition is never the only way in: the room page lets a supervisor check an expert in by
 hand with a stated reason.
 
-Both pages render the service's current state server-side (`experts.checkin.seats`), and their
+Both pages render the service's current state server-side (`checkin.seats`), and their
 scripts refresh it from the check-in API.
 """
 
@@ -25,8 +25,8 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session, select
 
-from api.auth.deps import SessionDep
-from api.auth.service import Principal
+from access.deps import SessionDep
+from access.service import Principal
 from api.pages import terminal_i18n  # noqa: F401  (registers the pages' messages)
 from api.pages.common import (
     bad_csrf,
@@ -39,12 +39,12 @@ from api.pages.common import (
     script_messages,
     terminal_room,
 )
+from checkin.exceptions import CheckinRefused
+from checkin.models import ManualCheckin
+from checkin.seats import room_status, terminal_info
+from checkin.service import manual_check_in
 from config import clock
 from config.settings import get_settings
-from experts.checkin.exceptions import CheckinRefused
-from experts.checkin.models import ManualCheckin
-from experts.checkin.seats import room_status, terminal_info
-from experts.checkin.service import manual_check_in
 from venues.models import Room, Site
 
 logger = logging.getLogger(__name__)

@@ -10,12 +10,12 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session
 
+from access.deps import SessionDep
+from access.exceptions import InvalidUserData, LastAdminError, UserExists
+from access.models import ROLES, UserCreate, UserUpdate
+from access.service import Principal
+from accounts import service as auth_users
 from api import i18n
-from api.auth import users as auth_users
-from api.auth.deps import SessionDep
-from api.auth.exceptions import InvalidUserData, LastAdminError, UserExists
-from api.auth.models import ROLES, UserCreate, UserUpdate
-from api.auth.service import Principal
 from api.pages.common import render
 from api.pages.forms import codes, validation_field, writer
 

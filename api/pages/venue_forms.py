@@ -12,8 +12,8 @@ from pydantic import ValidationError
 from sqlmodel import Session, select
 
 import ledger
-from api.auth.deps import SessionDep
-from api.auth.service import Principal
+from access.deps import SessionDep
+from access.service import Principal
 from api.pages.common import COORDINATORS, error_page, hide, member, refuse, render
 from api.pages.forms import validation_field, write_target, writer
 from venues import service as venue_service

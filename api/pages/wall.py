@@ -22,10 +22,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlmodel import Session, col, select
 
+from access.deps import SessionDep
+from access.service import Principal
 from api import i18n
-from api.auth.deps import SessionDep
-from api.auth.scope import project_visible
-from api.auth.service import Principal
 from api.pages import wall_i18n  # noqa: F401  (registers the pages' messages)
 from api.pages.common import (
     console_user,
@@ -39,9 +38,11 @@ from api.pages.common import (
     terminal_room,
 )
 from config import clock
+from config.clock import as_aware
 from config.settings import get_settings
-from scheduler.models import HOLDING, Project, Seat, as_aware
-from scheduler.statistics import local_day_bounds
+from evaluation.models import HOLDING, Project, Seat
+from evaluation.statistics import local_day_bounds
+from evaluation.visibility import project_visible
 from venues.models import Room, Site
 
 logger = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 from api.pages.common import fmt_dt
 from config import clock
 from config.types import FIRST_YEAR, LAST_YEAR
-from scheduler.models import Project
+from evaluation.models import Project
 from tests.api.test_pages import login
 from tests.api_support import app_client, bearer
 

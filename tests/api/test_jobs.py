@@ -12,13 +12,13 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from api.jobs import runner
+from api.jobs import bodies, runner
 from api.jobs.models import JobRun, apscheduler_jobs
 from config import clock, db
 from config.settings import get_settings
-from scheduler import scheduled
+from evaluation import scheduled
 from tests.api_support import AFTER_START, app_client, bearer
-from tests.scheduler.test_statistics import stats_day
+from tests.evaluation.test_statistics import stats_day
 
 CST = timezone(timedelta(hours=8))
 PROBE = runner.JobSpec("probe", "探针", "Probe", every_seconds=60, grace_seconds=30)
@@ -92,7 +92,7 @@ def on_engine(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Engine:
 
 def test_two_schedulers_on_one_database_run_a_job_once(on_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     body = Counting()
-    monkeypatch.setitem(scheduled.BODIES, "draw.reveal", body)
+    monkeypatch.setitem(bodies.BODIES, "draw.reveal", body)
     a, b = runner.start(on_engine, paused=True), runner.start(on_engine, paused=True)
     try:
         ids = {s.id for s in runner.job_specs()}

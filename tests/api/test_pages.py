@@ -12,9 +12,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from config import clock
+from evaluation import service
+from evaluation.models import Draw
 from ledger.models import LedgerEntry
-from scheduler import service
-from scheduler.models import Draw
 from tests.api_support import AFTER_START, PASSWORD, app_client
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')

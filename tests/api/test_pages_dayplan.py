@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from scheduler.importer import import_instance
-from scheduler.models import Draw, Project, Seat
+from evaluation.importer import import_instance
+from evaluation.models import Draw, Project, Seat
 from tests.api.test_pages import EXPERT_CODE, csrf_of, denials, login, shown
 from tests.api_support import app_client
 from tests.factories_instance import second_project, tiny_day
@@ -143,7 +143,7 @@ def test_scope_roles_csrf_and_bad_input(engine: Engine, monkeypatch: pytest.Monk
 
 def test_a_failing_run_ends_as_a_failed_operation_with_its_message(engine: Engine,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    from scheduler import service
+    from evaluation import service
 
     def raced(*_: object, **__: object) -> None:
         # As when another request ran the same draw between the page's check and the worker.

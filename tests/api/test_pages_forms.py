@@ -9,9 +9,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from api.auth.models import User
+from access.models import User
+from evaluation.models import Draw, Project
 from experts.models import Expert
-from scheduler.models import Draw, Project
 from tests.api.test_pages import EXPERT_CODE, csrf_of, login, shown
 from tests.api_support import app_client
 from venues.models import Closure, Room, Site

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from scheduler.models import Draw
+from evaluation.models import Draw
 from tests.api.test_pages import csrf_of, login
 from tests.api_support import app_client
 

@@ -12,10 +12,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from config import clock
+from evaluation import service as draw_service
+from evaluation.commitments import draw_result
+from evaluation.models import Draw
 from experts.models import Expert
-from scheduler import service as draw_service
-from scheduler.commitments import draw_result
-from scheduler.models import Draw
 from tests.api.test_pages import csrf_of, denials, login
 from tests.api_support import AFTER_START, app_client
 from venues.models import Room

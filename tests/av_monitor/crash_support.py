@@ -23,12 +23,13 @@ from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSes
 from sqlalchemy import create_engine
 from sqlmodel import Session, col, select
 
-from api.auth.models import UserCreate
-from api.auth.users import create_user
+from access.models import UserCreate
+from accounts.service import create_user
+from api import schema
+from api.migrate import stamp
 from config import db
-from config.migrate import stamp
+from evaluation.importer import import_instance
 from ledger.models import LedgerEntry
-from scheduler.importer import import_instance
 from tests.api_support import PASSWORD, seed_users
 from tests.e2e.support import free_port
 from tests.factories_instance import site, tiny_day
@@ -47,7 +48,7 @@ def prepare_database(path: Path, *, extra_rooms: int = 0) -> list[str]:
     if extra_rooms:
         doc["sites"].append(site("BENCH", 36.5, 117.3, seats=(4,) * extra_rooms))
     engine = db.make_engine(f"sqlite:///{path}")
-    db.create_all(engine)
+    schema.create_all(engine)
     stamp(engine)
     rooms = ["MAIN-R1"]
     with Session(engine) as session:

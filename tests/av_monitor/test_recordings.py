@@ -19,16 +19,16 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from api.audit import query
+from api.jobs.bodies import BODIES
 from api.jobs.runner import spec_for
+from audit import query
 from av_monitor import playback_views, service
 from av_monitor.rec_segments import PLAYLIST_NAME, Playlist, PlaylistEntry
 from av_monitor.recorder import RoomRecorder, SegmentInfo
 from config.settings import Settings, get_settings
+from evaluation import service as draw_service
+from evaluation.models import Seat
 from ledger.models import LedgerEntry
-from scheduler import service as draw_service
-from scheduler.models import Seat
-from scheduler.scheduled import BODIES
 from tests.api_support import app_client, bearer
 from tests.av_monitor.media_support import CounterVideoTrack, ToneAudioTrack, decode_bytes
 from venues.models import Room

@@ -22,8 +22,8 @@ from av_monitor import schedule, webrtc
 from av_monitor.rooms import Peer
 from config import db
 from config.settings import Settings
-from scheduler.models import Project, Seat
-from tests.experts.checkin_support import prepare
+from evaluation.models import Project, Seat
+from tests.checkin.checkin_support import prepare
 from venues.models import Room
 
 START = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)

@@ -20,9 +20,10 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session
 
+from api import schema
+from api.migrate import stamp
 from config import clock, db
-from config.migrate import stamp
-from scheduler.importer import import_instance
+from evaluation.importer import import_instance
 from tests.api_support import BEFORE_START, seed_users
 from tests.factories_instance import tiny_day
 
@@ -71,7 +72,7 @@ def serve(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, port: int | None =
     from api.main import create_app
 
     engine = db.make_engine(f"sqlite:///{tmp_path / 'e2e.db'}")
-    db.create_all(engine)
+    schema.create_all(engine)
     stamp(engine)
     with Session(engine) as session:
         import_instance(session, tiny_day()[0])
@@ -82,7 +83,7 @@ def serve(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, port: int | None =
             session.commit()
     moving = Clock(BEFORE_START)
     monkeypatch.setattr(db, "get_engine", lambda url=None: engine)
-    monkeypatch.setattr("api.deps.get_engine", lambda url=None: engine)
+    monkeypatch.setattr("access.deps.get_engine", lambda url=None: engine)
     monkeypatch.setattr("api.main.get_engine", lambda url=None: engine)
     monkeypatch.setattr(clock, "now", moving.now)
     port = port or free_port()

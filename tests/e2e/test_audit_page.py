@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session
 
-from scheduler import service as draw_service
+from evaluation import service as draw_service
 from tests.api_support import PASSWORD
 from tests.e2e.support import CHROMIUM, LAUNCH_ARGS, SHOTS, Clock, need_chromium, serve
 

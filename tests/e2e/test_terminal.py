@@ -22,12 +22,12 @@ import numpy as np
 import pytest
 from sqlmodel import Session, col, select
 
+from checkin import reports
+from checkin.models import Checkin, CheckinAttempt
 from config import db
+from evaluation.models import Project
 from experts import enrolment
-from experts.checkin import reports
-from experts.checkin.models import Checkin, CheckinAttempt
 from experts.models import Expert
-from scheduler.models import Project
 from tests.api.test_terminal_pages import seat_in_main_r1
 from tests.api_support import AFTER_START, PASSWORD
 from tests.e2e.support import CHROMIUM, LAUNCH_ARGS, SHOTS, Clock, need_chromium, serve
@@ -67,7 +67,7 @@ def _turn_video(photo: Path, path: Path, direction: str) -> Path:
     frames always differ (sensor noise, auto-exposure); the distinct brightness of each frame stands
     in for that, so the liveness check's repeated-frame test sees a live camera and not a loop.
     """
-    from experts.checkin import liveness
+    from checkin import liveness
     from tests.experts.face_support import camera_frame, head_turn_frames, load_rgb, shift_nose, write_y4m
 
     frame = camera_frame(load_rgb(photo))
@@ -143,7 +143,7 @@ def test_a_still_photo_fails_and_a_head_turn_checks_in(kiosk: tuple[str, Clock, 
     from playwright.sync_api import expect, sync_playwright
 
     base, moving, seated, faces = kiosk
-    monkeypatch.setattr("experts.checkin.liveness.choose_direction", lambda: "left")
+    monkeypatch.setattr("checkin.liveness.choose_direction", lambda: "left")
     still = _still_video(faces / STILL, tmp_path / "still.y4m")
     turning = _turn_video(faces / TURNING, tmp_path / "turn-left.y4m", "left")
     with sync_playwright() as pw:

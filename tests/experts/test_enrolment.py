@@ -12,11 +12,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 import ledger
+from config.sealing import SealError
+from evaluation.importer import import_instance
 from experts import enrolment
 from experts.face_exceptions import ConsentRequired, NotEnrolled
 from experts.face_models import FaceTemplate
-from scheduler.importer import import_instance
-from scheduler.sealing import SealError
 from tests.api_support import app_client, bearer
 from tests.experts.test_identity import FACES, PHOTOS
 from tests.factories_instance import tiny_day

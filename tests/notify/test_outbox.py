@@ -11,15 +11,16 @@ from sqlalchemy import text
 from sqlmodel import Session, select
 
 import ledger
+from evaluation import invitations
+from evaluation import service as draws
+from evaluation.importer import import_instance
+from evaluation.models import Draw
 from experts.models import Expert
 from notify import service
 from notify.channels import LogSmsChannel, mask_phone
 from notify.models import Notification
-from scheduler import service as draws
-from scheduler.importer import import_instance
-from scheduler.models import Draw
 from tests.factories_instance import tiny_day
-from tests.notify.conftest import Inbox, free_port, give_emails, use_settings
+from tests.mail_support import Inbox, free_port, give_emails, use_settings
 
 BEFORE = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)  # the tiny day starts 2026-11-23T01:00Z
 CODES = [f"E{i:02d}" for i in range(1, 16)]
@@ -32,7 +33,7 @@ def drawn(session: Session) -> Draw:
 
 
 def holders(session: Session, draw_id: int) -> list[str]:
-    return [h.expert_code for h in service.seat_holders(session, draw_id=draw_id)]
+    return [h.expert_code for h in invitations.seat_holders(session, draw_id=draw_id)]
 
 
 def raw_rows(session: Session, table: str) -> list[tuple[object, ...]]:
@@ -56,15 +57,15 @@ def test_draw_mails_one_per_seat_without_project_particulars(session: Session, s
     emails = give_emails(session)
     seated = holders(session, row.id)
     assert len(seated) == 4
-    assert service.enqueue_draw_notifications(session, draw_id=row.id, now=BEFORE) == 4
+    assert invitations.enqueue_draw_notifications(session, draw_id=row.id, now=BEFORE) == 4
     session.commit()
     # Enqueuing again adds nothing: once per seat holder.
-    assert service.enqueue_draw_notifications(session, draw_id=row.id, now=BEFORE) == 0
+    assert invitations.enqueue_draw_notifications(session, draw_id=row.id, now=BEFORE) == 0
     assert service.dispatch_pending(session, now=BEFORE) == 4
     session.commit()
     bodies = smtp.bodies()
     assert sorted(emails[a] for a in bodies) == sorted(seated)
-    for h in service.seat_holders(session, draw_id=row.id):
+    for h in invitations.seat_holders(session, draw_id=row.id):
         body = bodies[h.expert_code.lower() + "@experts.test"]
         assert "2026-11-23 09:00" in body and h.site.name in body and h.room_code in body
         assert "/rsvp/" in body and "action=confirm" in body and "action=decline" in body
@@ -86,11 +87,11 @@ def test_smtp_down_retries_then_fails_without_raising(session: Session, monkeypa
     row = drawn(session)
     assert row.id is not None
     give_emails(session)
-    assert service.enqueue_draw_notifications(session, draw_id=row.id, now=BEFORE) == 4
+    assert invitations.enqueue_draw_notifications(session, draw_id=row.id, now=BEFORE) == 4
     assert service.dispatch_pending(session, now=BEFORE, limit=1) == 0
     first = session.exec(select(Notification).where(Notification.attempts == 1)).one()
     assert first.status == "pending" and first.last_error and "@" not in first.last_error
-    assert service.aware(first.next_attempt_at) == BEFORE + timedelta(seconds=60)
+    assert invitations.aware(first.next_attempt_at) == BEFORE + timedelta(seconds=60)
     # Not due again before its backoff.
     others = [n for n in session.exec(select(Notification)).all() if n.id != first.id]
     for n in others:
@@ -100,7 +101,7 @@ def test_smtp_down_retries_then_fails_without_raising(session: Session, monkeypa
     assert first.attempts == 1
     service.dispatch_pending(session, now=BEFORE + timedelta(seconds=60))
     assert first.attempts == 2 and first.status == "pending"
-    assert service.aware(first.next_attempt_at) == BEFORE + timedelta(seconds=60 + 120)
+    assert invitations.aware(first.next_attempt_at) == BEFORE + timedelta(seconds=60 + 120)
     service.dispatch_pending(session, now=BEFORE + timedelta(seconds=180))
     assert first.attempts == 3 and first.status == "failed"
     session.commit()
@@ -115,7 +116,7 @@ def test_sms_stand_in_logs_a_masked_number_and_no_body(session: Session, caplog:
         expert.phone = f"+86 138 0000 {1000 + i}"
         session.add(expert)
     session.commit()
-    assert service.enqueue_draw_notifications(session, draw_id=row.id, now=BEFORE) == 4
+    assert invitations.enqueue_draw_notifications(session, draw_id=row.id, now=BEFORE) == 4
     with caplog.at_level(logging.INFO):
         assert service.dispatch_pending(session, now=BEFORE) == 4
     sms = [r.getMessage() for r in caplog.records if r.name == "notify.channels"]
@@ -138,10 +139,10 @@ def test_reminders_once_per_seat_holder_within_the_window(session: Session, smtp
     assert row.id is not None
     give_emails(session)
     start = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
-    assert service.enqueue_reminders(session, now=start - timedelta(hours=30)) == 0
-    assert service.enqueue_reminders(session, now=start - timedelta(hours=20)) == 4
-    assert service.enqueue_reminders(session, now=start - timedelta(hours=10)) == 0
-    assert service.enqueue_reminders(session, now=start + timedelta(minutes=1)) == 0
+    assert invitations.enqueue_reminders(session, now=start - timedelta(hours=30)) == 0
+    assert invitations.enqueue_reminders(session, now=start - timedelta(hours=20)) == 4
+    assert invitations.enqueue_reminders(session, now=start - timedelta(hours=10)) == 0
+    assert invitations.enqueue_reminders(session, now=start + timedelta(minutes=1)) == 0
     assert service.dispatch_pending(session, now=start - timedelta(hours=10)) == 4
     session.commit()
     subjects = [str(msg["Subject"]) for _, msg in smtp.messages]
@@ -157,5 +158,5 @@ def test_an_invitation_inside_the_reminder_window_is_the_reminder(session: Sessi
     give_emails(session)
     start = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
     invited_at = start - timedelta(hours=invited_before)
-    assert service.enqueue_draw_notifications(session, draw_id=row.id, now=invited_at) == 4
-    assert service.enqueue_reminders(session, now=start - timedelta(hours=1)) == reminded
+    assert invitations.enqueue_draw_notifications(session, draw_id=row.id, now=invited_at) == 4
+    assert invitations.enqueue_reminders(session, now=start - timedelta(hours=1)) == reminded

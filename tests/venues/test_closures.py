@@ -6,12 +6,12 @@ from datetime import UTC, datetime, time
 
 from sqlmodel import Session, select
 
-from scheduler import service
+from evaluation import service
+from evaluation.export import export_instance
+from evaluation.importer import import_instance
+from evaluation.models import Seat
 from scheduler.draw import draw_parsed
-from scheduler.export import export_instance
-from scheduler.importer import import_instance
 from scheduler.instance import canonical_bytes, parse_instance
-from scheduler.models import Seat
 from tests.factories_instance import tiny_day
 from venues import closures
 from venues.models import ClosureCreate, Room, RoomUpdate, Site

@@ -1,6 +1,0 @@
-"""The supervisors' operation log: ledger search in the caller's scope, chain verification, evidence export.
-
-`query` maps ledger subjects to sites and projects (the scope rules are documented there),
-`evidence` builds an inspector's zip for one project, `views` is the API router; the console page
-is `api.pages.audit`.
-"""

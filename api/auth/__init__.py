@@ -1,1 +1,0 @@
-"""Users, roles and site scopes; login, sessions and API tokens."""
