@@ -1,5 +1,5 @@
 # The two set-up commands of the README: `make demo` and `make test`.
-.PHONY: venv demo test lint bench
+.PHONY: venv demo test lint bench messages
 PACKAGES = config ledger access operations notify venues experts scheduler evaluation checkin av_monitor portal audit accounts api
 
 venv:
@@ -16,6 +16,11 @@ lint: venv
 
 test: lint
 	.venv/bin/python -m pytest -q
+
+# messages: extract the console's message keys (Babel), refresh api/locale/messages.pot, add new keys
+# to both catalogues untranslated (docs/i18n.md).
+messages: venv
+	.venv/bin/yidi messages
 
 bench: venv
 	.venv/bin/python benchmarks/bench_draw.py

@@ -222,8 +222,6 @@ def main() -> None:
     app()
 
 
-if __name__ == "__main__":
-    main()
 
 
 @face_app.command("compare")
@@ -248,3 +246,24 @@ def face_compare(
             _fail(f"{path}: {exc}")
     result = compare(encodings[0], encodings[1], tolerance=settings.face_tolerance)
     typer.echo(json.dumps({"distance": round(result.distance, 6), "match": result.match}))
+
+
+@app.command()
+def messages(
+    check: Annotated[bool, typer.Option(help="write nothing; exit 1 when a key lacks an entry or a text")] = False,
+) -> None:
+    """Extract the console's message keys (Babel), write api/locale/messages.pot, add new keys to the catalogues."""
+    from api.i18n_catalogue import update
+
+    report = update(write=not check)
+    for key in report.added:
+        typer.echo(f"new key (untranslated): {key}")
+    for lang, keys in report.untranslated.items():
+        for key in keys:
+            typer.echo(f"untranslated in {lang}: {key}")
+    if check and (report.added or any(report.untranslated.values())):
+        raise typer.Exit(1)
+
+
+if __name__ == "__main__":
+    main()

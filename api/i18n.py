@@ -1,292 +1,81 @@
-"""Messages of the web console in Simplified Chinese (default) and English.
+"""Messages of the web console and the terminals, from gettext catalogues (zh-CN default, English).
 
-Templates call `t("key", **values)`; a key missing in English falls back to Chinese, a key missing
-in both shows the key itself (so a typo is visible on the page, never an error).
+The catalogues are `api/locale/<locale>/LC_MESSAGES/messages.po` (msgid = a stable key such as
+`draw.run`, msgstr = the text); they are compiled to `.mo` in memory at first use, so a deployment
+needs no build step and an edited `.po` takes effect at the next start. `scripts/messages.py`
+(`make messages`) extracts the keys the code uses (Babel: Jinja2 templates and Python) and updates
+the catalogues for translators. Templates call `t("key", **values)`; the text is formatted with
+`str.format`. A key missing in English falls back to Chinese; a key missing in both shows the key
+itself (a typo is visible on the page, never an error) unless `set_strict(True)` (the tests) makes
+it raise.
 """
 
 from __future__ import annotations
 
+import gettext
+import io
+import logging
 from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+logger = logging.getLogger(__name__)
 
 LANGUAGES: tuple[str, ...] = ("zh", "en")
 DEFAULT_LANGUAGE = "zh"
+LOCALE_DIR = Path(__file__).with_name("locale")
+DOMAIN = "messages"
+# The console's language codes and the catalogues' locale names.
+LOCALES: dict[str, str] = {"zh": "zh_CN", "en": "en"}
 
-MESSAGES: dict[str, dict[str, str]] = {
-    "app.name": {"zh": "异地评标调度", "en": "Yidi remote evaluation"},
-    "nav.calendar": {"zh": "日历", "en": "Calendar"},
-    "nav.rooms": {"zh": "座位图", "en": "Seat map"},
-    "nav.stats": {"zh": "统计", "en": "Statistics"},
-    "nav.sites": {"zh": "场地", "en": "Sites"},
-    "nav.experts": {"zh": "专家", "en": "Experts"},
-    "nav.users": {"zh": "用户", "en": "Users"},
-    "nav.logout": {"zh": "退出", "en": "Log out"},
-    "nav.language": {"zh": "English", "en": "中文"},
-    "role.admin": {"zh": "管理员", "en": "admin"},
-    "role.coordinator": {"zh": "协调员", "en": "coordinator"},
-    "role.supervisor": {"zh": "监督员", "en": "supervisor"},
-    "role.expert": {"zh": "专家", "en": "expert"},
-    "role.terminal": {"zh": "终端", "en": "terminal"},
-    "login.title": {"zh": "登录", "en": "Log in"},
-    "login.username": {"zh": "用户名", "en": "User name"},
-    "login.password": {"zh": "密码", "en": "Password"},
-    "login.submit": {"zh": "登录", "en": "Log in"},
-    "login.failed": {"zh": "用户名或密码错误（多次失败后请稍候再试）。",
-                     "en": "Wrong user name or password (after repeated failures, wait before trying again)."},
-    "login.no_console": {"zh": "此账户无权使用管理控制台。", "en": "This account may not use the console."},
-    "error.title": {"zh": "出错了", "en": "Error"},
-    "error.403": {"zh": "无权访问。", "en": "You may not do this."},
-    "error.404": {"zh": "未找到。", "en": "Not found."},
-    "error.csrf": {"zh": "表单已过期或无效，请返回并重试。",
-                   "en": "The form has expired or is invalid; go back and retry."},
-    "error.422": {"zh": "输入无效：{field}", "en": "Invalid input: {field}"},
-    "error.back": {"zh": "返回首页", "en": "Back to the start page"},
-    "calendar.title": {"zh": "{year}年{month}月 评标项目", "en": "Evaluations in {month_name} {year}"},
-    "calendar.prev": {"zh": "上月", "en": "Previous month"},
-    "calendar.next": {"zh": "下月", "en": "Next month"},
-    "calendar.none": {"zh": "本月没有您范围内的项目。", "en": "No project in your scope this month."},
-    "calendar.count": {"zh": "本月 {n} 个项目", "en": "{n} projects this month"},
-    "weekday.0": {"zh": "一", "en": "Mon"}, "weekday.1": {"zh": "二", "en": "Tue"},
-    "weekday.2": {"zh": "三", "en": "Wed"}, "weekday.3": {"zh": "四", "en": "Thu"},
-    "weekday.4": {"zh": "五", "en": "Fri"}, "weekday.5": {"zh": "六", "en": "Sat"},
-    "weekday.6": {"zh": "日", "en": "Sun"},
-    "status.planned": {"zh": "待抽取", "en": "planned"},
-    "status.drawn": {"zh": "已抽取", "en": "drawn"},
-    "status.infeasible": {"zh": "无法满足", "en": "infeasible"},
-    "status.cancelled": {"zh": "已取消", "en": "cancelled"},
-    "status.closed": {"zh": "已结束", "en": "closed"},
-    "status.committed": {"zh": "已承诺种子", "en": "seed committed"},
-    "status.revealed": {"zh": "已解封", "en": "unsealed"},
-    "project.title": {"zh": "项目 {code}", "en": "Project {code}"},
-    "project.name": {"zh": "名称", "en": "Name"},
-    "project.procedure": {"zh": "采购方式", "en": "Procedure"},
-    "project.budget": {"zh": "预算（元）", "en": "Budget (CNY)"},
-    "project.time": {"zh": "评标时间", "en": "Evaluation time"},
-    "project.size": {"zh": "评委会人数", "en": "Committee size"},
-    "project.representatives": {"zh": "业主代表", "en": "Tenderer's representatives"},
-    "project.main_site": {"zh": "主场", "en": "Main site"},
-    "project.aux_sites": {"zh": "副场", "en": "Auxiliary sites"},
-    "project.aux_random": {"zh": "由抽取决定", "en": "chosen by the draw"},
-    "project.needs": {"zh": "专业需求", "en": "Specialty needs"},
-    "project.status": {"zh": "状态", "en": "Status"},
-    "project.bidders": {"zh": "投标人数量", "en": "Bidders"},
-    "draw.heading": {"zh": "专家抽取", "en": "Expert draw"},
-    "draw.prepare": {"zh": "准备抽取（公布种子承诺）", "en": "Prepare draw (publish the seed commitment)"},
-    "draw.prepare_help": {"zh": "先公布随机种子的 SHA-256 承诺，再执行抽取；揭晓后任何人可核验。",
-                          "en": "The SHA-256 commitment of the random seed is published first, then the draw "
-                                "runs; after the reveal anyone can check it."},
-    "draw.commitment": {"zh": "种子承诺（SHA-256）", "en": "Seed commitment (SHA-256)"},
-    "draw.run": {"zh": "执行抽取", "en": "Run draw"},
-    "draw.id": {"zh": "抽取编号", "en": "Draw"},
-    "draw.result_hash": {"zh": "结果哈希", "en": "Result hash"},
-    "draw.instance_hash": {"zh": "实例哈希", "en": "Instance hash"},
-    "draw.seed": {"zh": "种子（已公开）", "en": "Seed (published)"},
-    "draw.sealed": {"zh": "评委名单已加密封存，评标开始前仅显示各场地人数。",
-                    "en": "The committee is sealed: until the evaluation starts only seat counts per site are shown."},
-    "draw.site": {"zh": "场地", "en": "Site"},
-    "draw.seats": {"zh": "席位数", "en": "Seats"},
-    "draw.sampling": {"zh": "抽样方式", "en": "Sampling"},
-    "draw.warnings": {"zh": "可预测性警告", "en": "Predictability warnings"},
-    "draw.unmet": {"zh": "未满足的需求", "en": "Unmet needs"},
-    "draw.unseal": {"zh": "解封评委名单", "en": "Unseal the committee"},
-    "draw.unseal_wait": {"zh": "评标开始（{start}）后方可解封。", "en": "It can be unsealed once the evaluation "
-                                                                       "starts ({start})."},
-    "draw.still_sealed": {"zh": "评标尚未开始，名单仍须封存。", "en": "The evaluation has not started: the committee "
-                                                                   "stays sealed."},
-    "draw.committee": {"zh": "评委会", "en": "Committee"},
-    "draw.room": {"zh": "评标室", "en": "Room"},
-    "draw.expert_code": {"zh": "专家编号", "en": "Expert code"},
-    "draw.expert_name": {"zh": "姓名", "en": "Name"},
-    "draw.need": {"zh": "专业", "en": "Specialty"},
-    "draw.replace": {"zh": "替换专家", "en": "Replace an expert"},
-    "draw.reason": {"zh": "原因", "en": "Reason"},
-    "draw.replace_submit": {"zh": "替换", "en": "Replace"},
-    "draw.replaced": {"zh": "已替换：{old} → {new}", "en": "Replaced: {old} → {new}"},
-    "draw.failed": {"zh": "操作失败：{msg}", "en": "Failed: {msg}"},
-    "draw.none": {"zh": "尚未抽取。", "en": "Not drawn yet."},
-    "reason.declined": {"zh": "拒绝参加", "en": "declined"},
-    "reason.failed_check_in": {"zh": "签到失败", "en": "failed check-in"},
-    "reason.stepped_aside": {"zh": "主动回避", "en": "stepped aside"},
-    "reason.conflict": {"zh": "利益冲突", "en": "conflict of interest"},
-    "reason.site_closed": {"zh": "场地关闭", "en": "site closed"},
-    "rooms.title": {"zh": "{site} {date} 座位图", "en": "Seat map of {site} on {date}"},
-    "rooms.date": {"zh": "日期", "en": "Date"},
-    "rooms.site": {"zh": "场地", "en": "Site"},
-    "rooms.show": {"zh": "查看", "en": "Show"},
-    "rooms.capacity": {"zh": "{n} 个座位", "en": "{n} seats"},
-    "rooms.free": {"zh": "空闲", "en": "free"},
-    "rooms.none": {"zh": "该场地没有评标室。", "en": "This site has no rooms."},
-    "rooms.occupancy": {"zh": "{project}：{n} 席（{start}–{end}）", "en": "{project}: {n} seats ({start}–{end})"},
-    "stats.title": {"zh": "统计概览", "en": "Statistics"},
-    "stats.per_period": {"zh": "各时段项目数", "en": "Projects per period"},
-    "stats.per_site": {"zh": "各场地参与席位数", "en": "Seats per site"},
-    "stats.per_kind": {"zh": "按场地类型（分中心、合作方等）的参与",
-                       "en": "Participation by kind of site (sub-centres, partners …)"},
-    "stats.cross_region": {"zh": "跨区域评标占比", "en": "Cross-region share"},
-    "stats.cross_region_text": {"zh": "已解封席位中 {n}/{total} 位专家来自项目所在地市以外（{pct}%）",
-                                "en": "{n} of {total} unsealed seats are held by experts from outside the project's "
-                                      "prefecture ({pct}%)"},
-    "stats.cross_none": {"zh": "尚无已解封的评委会。", "en": "No unsealed committee yet."},
-    "stats.sealed_seats": {"zh": "（另有 {n} 个席位仍封存，不计入）",
-                           "en": "({n} more seats are still sealed and not counted)"},
-    "stats.totals": {"zh": "项目 {projects} 个，已抽取 {drawn} 个，无法满足 {infeasible} 个",
-                     "en": "{projects} projects, {drawn} drawn, {infeasible} infeasible"},
-    "stats.from": {"zh": "起始", "en": "From"},
-    "stats.to": {"zh": "截止（不含）", "en": "To (exclusive)"},
-    "stats.group": {"zh": "分组", "en": "Group by"},
-    "stats.group.day": {"zh": "按日", "en": "day"},
-    "stats.group.week": {"zh": "按周", "en": "week"},
-    "stats.group.month": {"zh": "按月", "en": "month"},
-    "stats.empty": {"zh": "暂无数据。", "en": "No data yet."},
-    "kind.main_centre": {"zh": "主中心", "en": "main centre"},
-    "kind.sub_centre": {"zh": "分中心", "en": "sub-centre"},
-    "kind.centre": {"zh": "交易中心", "en": "centre"},
-    "kind.partner": {"zh": "合作方", "en": "partner"},
-    "sites.title": {"zh": "场地与评标室", "en": "Sites and rooms"},
-    "sites.code": {"zh": "编号", "en": "Code"},
-    "sites.name": {"zh": "名称", "en": "Name"},
-    "sites.kind": {"zh": "类型", "en": "Kind"},
-    "sites.active": {"zh": "启用", "en": "Active"},
-    "sites.rooms": {"zh": "评标室（座位）", "en": "Rooms (seats)"},
-    "experts.title": {"zh": "专家库", "en": "Expert pool"},
-    "experts.total": {"zh": "共 {n} 位专家", "en": "{n} experts"},
-    "experts.status": {"zh": "状态", "en": "Status"},
-    "experts.import": {"zh": "导入专家（CSV）", "en": "Import experts (CSV)"},
-    "experts.import_submit": {"zh": "上传", "en": "Upload"},
-    "experts.import_unavailable": {"zh": "导入服务尚不可用。", "en": "The import service is not available yet."},
-    "users.title": {"zh": "用户", "en": "Users"},
-    "users.role": {"zh": "角色", "en": "Role"},
-    "users.sites": {"zh": "场地范围", "en": "Site scope"},
-    "users.all_sites": {"zh": "全部场地", "en": "all sites"},
-    "users.active": {"zh": "启用", "en": "Active"},
-    "error.409": {"zh": "无法执行：{msg}", "en": "Not possible: {msg}"},
-    "pform.new": {"zh": "新建评标项目", "en": "New evaluation project"},
-    "pform.edit": {"zh": "编辑项目 {code}", "en": "Edit project {code}"},
-    "pform.edit_link": {"zh": "编辑或取消项目", "en": "Edit or cancel the project"},
-    "pform.code": {"zh": "项目编号", "en": "Project code"},
-    "pform.region": {"zh": "项目所在地（6位行政区划代码）", "en": "Region (6-digit division code)"},
-    "pform.tenderer": {"zh": "招标人（机构编号）", "en": "Tenderer (organisation code)"},
-    "pform.agent": {"zh": "招标代理（机构编号，可空）", "en": "Agent (organisation code, optional)"},
-    "pform.supervisors": {"zh": "监督机构（编号，逗号分隔）", "en": "Supervising organisations (codes)"},
-    "pform.bidders": {"zh": "已知投标人（编号，可空）", "en": "Known bidders (codes, optional)"},
-    "pform.start": {"zh": "开始时间", "en": "Start"},
-    "pform.end": {"zh": "结束时间", "en": "End"},
-    "pform.aux_random": {"zh": "副场由抽取随机决定", "en": "choose the auxiliary sites at random"},
-    "pform.aux_list": {"zh": "指定副场：", "en": "these auxiliary sites:"},
-    "pform.specialty": {"zh": "专业代码", "en": "Specialty code"},
-    "pform.count": {"zh": "人数", "en": "Count"},
-    "pform.save": {"zh": "保存", "en": "Save"},
-    "pform.cancel": {"zh": "取消该项目", "en": "Cancel this project"},
-    "pform.cancel_confirm": {"zh": "确定取消该项目？", "en": "Really cancel this project?"},
-    "procedure.engineering_tender": {"zh": "工程招标", "en": "engineering tender"},
-    "procedure.gp_tender": {"zh": "政府采购招标", "en": "government procurement tender"},
-    "procedure.gp_negotiation": {"zh": "政府采购谈判", "en": "government procurement negotiation"},
-    "notify.heading": {"zh": "通知", "en": "Notifications"},
-    "notify.none": {"zh": "尚无通知。", "en": "No notification yet."},
-    "notify.send_now": {"zh": "立即发送", "en": "Send now"},
-    "notify.job": {"zh": "（定时任务每分钟也会发送）", "en": "(the scheduled job also sends every minute)"},
-    "notify.done": {"zh": "新入队 {queued} 条，已发送 {sent} 条。", "en": "{queued} queued, {sent} sent."},
-    "notify.status.pending": {"zh": "待发送", "en": "pending"},
-    "notify.status.sent": {"zh": "已发送", "en": "sent"},
-    "notify.status.failed": {"zh": "发送失败", "en": "failed"},
-    "notify.channel.email": {"zh": "电子邮件", "en": "e-mail"},
-    "notify.channel.sms": {"zh": "短信", "en": "SMS"},
-    "notify.answer.confirmed": {"zh": "已确认", "en": "confirmed"},
-    "notify.answer.declined": {"zh": "已谢绝", "en": "declined"},
-    "notify.answer.pending": {"zh": "未答复", "en": "no answer yet"},
-    "repl.heading": {"zh": "替换记录", "en": "Replacements"},
-    "repl.at": {"zh": "时间", "en": "Time"},
-    "repl.who": {"zh": "专家", "en": "Experts"},
-    "repl.sealed": {"zh": "封存（评标开始并解封后显示）", "en": "sealed (shown once unsealed after the start)"},
-    "repl.count": {"zh": "共 {n} 次替换", "en": "{n} replacements"},
-    "bids.heading": {"zh": "开标（投标人回避复核）", "en": "Bid opening (bidder conflict re-check)"},
-    "bids.codes": {"zh": "投标人机构编号（逗号或换行分隔）", "en": "Bidders' organisation codes"},
-    "bids.submit": {"zh": "登记投标人并复核", "en": "Record bidders and re-check"},
-    "bids.report": {"zh": "投标人 {bidders} 家；冲突 {conflicted} 席，已替换 {replaced} 席，未解决 {unresolved} 席。",
-                    "en": "{bidders} bidders; {conflicted} seats in conflict, {replaced} replaced, "
-                          "{unresolved} unresolved."},
-    "bids.site": {"zh": "冲突 {conflicted}，已替换 {replaced}", "en": "{conflicted} in conflict, {replaced} replaced"},
-    "nav.closures": {"zh": "场地关闭", "en": "Closures"},
-    "closures.title": {"zh": "场地与评标室关闭", "en": "Site and room closures"},
-    "closures.none": {"zh": "没有关闭记录。", "en": "No closure."},
-    "closures.new": {"zh": "登记关闭", "en": "Record a closure"},
-    "closures.room": {"zh": "评标室（可空：整个场地）", "en": "Room (empty: the whole site)"},
-    "closures.whole_site": {"zh": "整个场地", "en": "whole site"},
-    "closures.save": {"zh": "保存", "en": "Save"},
-    "closures.replan": {"zh": "重新安排受影响的已抽取项目", "en": "Re-plan affected drawn projects"},
-    "closures.reopen": {"zh": "重新开放", "en": "Reopen"},
-    "closures.report": {"zh": "已重新安排 {replanned} 个项目，{blocked} 个无法安排，{unaffected} 个不受影响。",
-                        "en": "{replanned} projects re-planned, {blocked} blocked, {unaffected} unaffected."},
-    "closures.replanned": {"zh": "替换 {n} 位专家", "en": "{n} experts replaced"},
-    "closures.elsewhere": {"zh": "此项目由其他主场负责：请其主场协调员重新安排。",
-                           "en": "run from another main site: its coordinators re-plan it."},
-    "closures.blocked": {"zh": "{seats} 席无法安排（规则 {rules}）：", "en": "{seats} seats cannot be placed "
-                                                                       "(rules {rules}):"},
-    "venue.new": {"zh": "新建场地", "en": "New site"},
-    "venue.edit": {"zh": "编辑场地 {code}", "en": "Edit site {code}"},
-    "venue.edit_link": {"zh": "编辑", "en": "Edit"},
-    "venue.lat": {"zh": "纬度", "en": "Latitude"},
-    "venue.lon": {"zh": "经度", "en": "Longitude"},
-    "venue.opens": {"zh": "开放", "en": "Opens"},
-    "venue.closes": {"zh": "关闭", "en": "Closes"},
-    "venue.add_room": {"zh": "添加评标室", "en": "Add a room"},
-    "venue.room_code": {"zh": "评标室编号", "en": "Room code"},
-    "venue.hours_help": {"zh": "开放时间留空表示全天开放（当地时间）。",
-                         "en": "Leave both hours empty for a room open all day (local time)."},
-    "users.new": {"zh": "新建用户", "en": "New user"},
-    "users.display_name": {"zh": "显示名称", "en": "Display name"},
-    "users.email": {"zh": "电子邮件", "en": "E-mail"},
-    "users.expert_code": {"zh": "专家编号（专家账户）", "en": "Expert code (expert accounts)"},
-    "users.room_code": {"zh": "评标室编号（终端账户）", "en": "Room code (terminal accounts)"},
-    "users.new_password": {"zh": "新密码", "en": "New password"},
-    "users.reset": {"zh": "重置密码", "en": "Reset password"},
-    "nav.dayplan": {"zh": "日抽取", "en": "Day plan"},
-    "dayplan.title": {"zh": "{date} 日抽取计划", "en": "Day plan for {date}"},
-    "dayplan.date": {"zh": "日期", "en": "Date"},
-    "dayplan.show": {"zh": "显示", "en": "Show"},
-    "dayplan.choose": {"zh": "当日待抽取的项目", "en": "Projects of the day still to draw"},
-    "dayplan.none": {"zh": "当日没有您可抽取的项目。", "en": "No project of yours to draw on this day."},
-    "dayplan.project": {"zh": "项目", "en": "Project"},
-    "dayplan.time": {"zh": "时间", "en": "Time"},
-    "dayplan.main_site": {"zh": "主场地", "en": "Main site"},
-    "dayplan.size": {"zh": "评委人数", "en": "Committee size"},
-    "dayplan.status": {"zh": "状态", "en": "Status"},
-    "dayplan.prepare": {"zh": "准备日抽取计划（公布种子承诺）", "en": "Prepare day plan (publish the seed commitment)"},
-    "dayplan.committed": {"zh": "已承诺的项目", "en": "Committed projects"},
-    "dayplan.run": {"zh": "执行抽取", "en": "Run"},
-    "dayplan.progress": {"zh": "抽取进度", "en": "Progress"},
-    "dayplan.done": {"zh": "抽取完成：{drawn} 个项目已抽取，{infeasible} 个无法满足。",
-                     "en": "Done: {drawn} projects drawn, {infeasible} infeasible."},
-    "dayplan.failed": {"zh": "抽取失败：{msg}", "en": "The draw failed: {msg}"},
-    "dayplan.back": {"zh": "返回当日项目", "en": "Back to the day's projects"},
-    "operation.queued": {"zh": "排队中", "en": "queued"},
-    "operation.running": {"zh": "进行中", "en": "running"},
-    "operation.done": {"zh": "已完成", "en": "done"},
-    "operation.failed": {"zh": "失败", "en": "failed"},
-    "yes": {"zh": "是", "en": "yes"},
-    "no": {"zh": "否", "en": "no"},
-    "report.heading": {"zh": "评标报告", "en": "Evaluation report"},
-    "project.wall_link": {"zh": "实时监控墙", "en": "Live wall"},
-    "project.log_link": {"zh": "操作日志", "en": "Operation log"},
-    "terminal.stream_link": {"zh": "本室摄像推流页面", "en": "Room camera page"},
-    "report.version": {"zh": "第 {version} 版：{name}（{size} 字节）",
-                       "en": "Version {version}: {name} ({size} bytes)"},
-    "report.signed": {"zh": "已签署 {n} / {seats} 席", "en": "Signed off by {n} of {seats} seats"},
-    "report.none": {"zh": "尚未上传评标报告。", "en": "No evaluation report uploaded yet."},
-    "report.file": {"zh": "报告文件", "en": "Report file"},
-    "report.upload": {"zh": "上传新版本", "en": "Upload a new version"},
-    "report.explain": {"zh": "专家在评标室终端核对报告的 SHA-256 并重新核验人脸后签署；上传新版本后需重新签署。",
-                       "en": "Experts sign off at the room terminal after checking the report's SHA-256 and "
-                             "verifying their face again; a new version must be signed again."},
-    "report.uploaded": {"zh": "已上传第 {version} 版评标报告。", "en": "Version {version} of the report uploaded."},
-}
+_strict = False
+
+
+class MissingMessageError(KeyError):
+    """A message key absent from a catalogue while strict (tests)."""
+
+
+def catalogue_path(lang: str) -> Path:
+    """The `.po` file of one console language."""
+    return LOCALE_DIR / LOCALES[lang] / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+@cache
+def _compiled(lang: str) -> gettext.GNUTranslations:
+    with catalogue_path(lang).open("rb") as po:
+        catalog = read_po(po, locale=LOCALES[lang], domain=DOMAIN)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)  # fuzzy and untranslated entries are left out, as msgfmt does
+    buffer.seek(0)
+    return gettext.GNUTranslations(buffer)
+
+
+@cache
+def messages(lang: str) -> dict[str, str]:
+    """Every translated key of one language's catalogue, read from its compiled form (the header left out)."""
+    catalog: dict[object, str] = _compiled(lang)._catalog  # type: ignore[attr-defined]
+    found = {key: text for key, text in catalog.items() if isinstance(key, str) and key}
+    logger.info("loaded %d messages for %s", len(found), lang)
+    return found
+
+
+def set_strict(strict: bool) -> None:
+    """Make a key missing from the chosen language's catalogue raise instead of showing the key."""
+    global _strict
+    _strict = strict
 
 
 def translate(lang: str, key: str, **values: object) -> str:
     """The message `key` in `lang` (Chinese when missing), formatted with `values`."""
-    entry = MESSAGES.get(key)
-    if entry is None:
-        return key
-    text = entry.get(lang) or entry[DEFAULT_LANGUAGE]
+    chosen = lang if lang in LANGUAGES else DEFAULT_LANGUAGE
+    text = messages(chosen).get(key)
+    if text is None:
+        if _strict:
+            raise MissingMessageError(f"message {key!r} is missing from the {LOCALES[chosen]} catalogue")
+        text = messages(DEFAULT_LANGUAGE).get(key, key)
     return text.format(**values) if values else text
 
 
@@ -300,9 +89,6 @@ def translator(lang: str) -> Callable[..., str]:
     return t
 
 
-def register(messages: dict[str, dict[str, str]]) -> None:
-    """Add a feature's messages kept in its own module; a key defined twice is a programming error."""
-    clash = sorted(set(messages) & set(MESSAGES))
-    if clash:
-        raise ValueError(f"i18n keys defined twice: {clash[:5]}")
-    MESSAGES.update(messages)
+def has(key: str) -> bool:
+    """True when the default catalogue holds `key` (for texts that may be keys or plain words)."""
+    return key in messages(DEFAULT_LANGUAGE)

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
+from config.messages import Explained
 from evaluation.models import Project
 from experts.models import Organisation
 from venues.models import Site
 
 
-class FieldError(ValueError):
-    """An error about one input field; `field` names it."""
+class FieldError(Explained, ValueError):
+    """An error about one input field; `field` names it (and `key`, when given, its catalogue message)."""
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: str, *, key: str | None = None, **values: object) -> None:
         super().__init__(message)
         self.field = field
+        if key is not None:
+            self.explain(key, **values)
 
 
 class ProjectDataError(FieldError):

@@ -135,14 +135,15 @@ def replan_closure(session: Session, *, site_code: str, room_code: str | None, s
                    now: datetime, scope: Any = None, actor: str = "system") -> dict[str, Any]:
     """Re-plan every drawn, unfinished project overlapping the closure; returns the report; flushes."""
     if end <= start:
-        raise ReplanInputError("end", "end must be after start")
+        raise ReplanInputError("end", "end must be after start", key="form.end_before_start")
     site = session.exec(select(Site).where(Site.code == site_code)).first()
     if site is None:
-        raise ReplanInputError("site_code", f"unknown site {site_code!r}")
+        raise ReplanInputError("site_code", f"unknown site {site_code!r}", key="venues.not_found.site", code=site_code)
     if room_code is not None:
         room = session.exec(select(Room).where(Room.code == room_code)).first()
         if room is None or room.site_id != site.id:
-            raise ReplanInputError("room_code", f"room {room_code!r} is not a room of site {site_code}")
+            raise ReplanInputError("room_code", f"room {room_code!r} is not a room of site {site_code}",
+                                   key="venues.room_not_of_site", room=room_code, site=site_code)
     conds: list[Any] = [col(Project.status).in_(("drawn", "evaluating")), col(Project.start) < end,
                         col(Project.end) > start, col(Project.end) > now]
     if scope is not None:

@@ -11,7 +11,11 @@ os.environ.setdefault("YIDI_JOBS_ENABLED", "false")
 
 import pytest  # noqa: E402
 
+from api import i18n  # noqa: E402
 from tests.demo_support import Doc, full_province, little_province  # noqa: E402
+
+# A page that asks for a message absent from its language's catalogue fails the test that renders it.
+i18n.set_strict(True)
 
 pytest_plugins = ["tests.db_fixtures"]
 

@@ -31,7 +31,9 @@ def create_closure(session: Session, *, data: ClosureCreate, actor: str) -> Clos
     if data.room_code is not None:
         room = get_room_by_code(session, code=data.room_code)
         if room.site_id != site.id:
-            raise InvalidVenueDataError(f"room {data.room_code} is not a room of site {data.site_code}")
+            error = InvalidVenueDataError(f"room {data.room_code} is not a room of site {data.site_code}")
+            error.explain("venues.room_not_of_site", room=data.room_code, site=data.site_code)
+            raise error
         room_id = room.id
     assert site.id is not None
     closure = Closure(site_id=site.id, room_id=room_id, start=data.start, end=data.end, reason=data.reason,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from config.messages import Explained
 
-class VenueError(Exception):
+
+class VenueError(Explained, Exception):
     """Base class of every venues error."""
 
 
@@ -12,6 +14,10 @@ class DuplicateCodeError(VenueError):
 
     def __init__(self, entity: str, code: str) -> None:
         super().__init__(f"a {entity} with code {code!r} already exists")
+        if entity == "site":
+            self.explain("venues.duplicate.site", code=code)
+        else:
+            self.explain("venues.duplicate.room", code=code)
         self.entity = entity
         self.code = code
 
@@ -21,6 +27,10 @@ class NotFoundError(VenueError):
 
     def __init__(self, entity: str, code: str) -> None:
         super().__init__(f"no {entity} with code {code!r}")
+        if entity == "site":
+            self.explain("venues.not_found.site", code=code)
+        else:
+            self.explain("venues.not_found.room", code=code)
         self.entity = entity
         self.code = code
 

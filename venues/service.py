@@ -131,7 +131,9 @@ def book_room(session: Session, *, room_code: str, data: RoomBookingCreate) -> R
     """Reserve seats of a room for a time window (seen by the draw as taken, rule S4)."""
     room = get_room_by_code(session, code=room_code)
     if data.seats > room.seats:
-        raise InvalidVenueDataError(f"room {room.code} has {room.seats} seats, {data.seats} requested")
+        error = InvalidVenueDataError(f"room {room.code} has {room.seats} seats, {data.seats} requested")
+        error.explain("venues.too_many_seats", room=room.code, seats=room.seats, requested=data.seats)
+        raise error
     booking = RoomBooking.model_validate(data, update={"room_id": room.id})
     session.add(booking)
     session.flush()

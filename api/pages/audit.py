@@ -18,7 +18,6 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from access.deps import SessionDep
-from api.pages import audit_i18n  # noqa: F401  (registers the page's messages)
 from api.pages.common import bad_csrf, console_user, error_page, fmt_dt, hide, in_range, local_tz, render, safe_next
 from audit import query
 from audit.views import run_verify

@@ -12,8 +12,7 @@ from sqlmodel import Session, col, select
 
 from access.deps import IdPath, SessionDep
 from access.service import Principal
-from api.pages import closures_i18n  # noqa: F401  (registers the page's messages)
-from api.pages.common import COORDINATORS, console_user, error_page, hide, render
+from api.pages.common import COORDINATORS, console_user, error_page, explain, hide, render
 from api.pages.forms import FormError, local_datetime, validation_field, write_target, writer
 from config import clock
 from evaluation.replan import ReplanInputError, replan_closure
@@ -43,7 +42,8 @@ def _page(request: Request, session: Session, who: Principal, *, error: str | No
     rooms = list(session.exec(select(Room).where(col(Room.site_id).in_([s.id for s in sites]))
                               .order_by(col(Room.code))).all())
     return render(request, "closures.html", {
-        "closures": [closure_service.public(session, c) for c in rows], "sites": sites, "rooms": rooms,
+        "closures": [closure_service.public(session, c) for c in rows], "sites": sites,
+        "rooms": [(r, next(s.code for s in sites if s.id == r.site_id)) for r in rooms],
         "may_write": who.role in COORDINATORS, "own_sites": {s.code for s in sites}, "error": error,
         "v": values or {}, "report": report,
     }, who=who, status_code=status_code)
@@ -79,10 +79,11 @@ def create_closure(request: Request, session: SessionDep, csrf_token: Annotated[
         session.rollback()
         return _page(request, session, who, error=validation_field(exc), values=values, status_code=422)
     except FormError as exc:
-        return _page(request, session, who, error=f"{exc.field}: {exc}", values=values, status_code=422)
+        return _page(request, session, who, error=explain(request, exc, exc.field), values=values, status_code=422)
     except VenueError as exc:
         session.rollback()
-        return _page(request, session, who, error=f"site_code / room_code: {exc}", values=values, status_code=422)
+        field = "site_code" if getattr(exc, "entity", None) == "site" else "room_code"
+        return _page(request, session, who, error=explain(request, exc, field), values=values, status_code=422)
     session.commit()
     return RedirectResponse("/closures", status_code=303)
 
@@ -120,7 +121,7 @@ def replan(closure_id: IdPath, request: Request, session: SessionDep,
         report["other_main_sites"] = projects_run_elsewhere(session, who, report)
     except ReplanInputError as exc:
         session.rollback()
-        return _page(request, session, who, error=f"{exc.field}: {exc}", status_code=422)
+        return _page(request, session, who, error=explain(request, exc, exc.field), status_code=422)
     session.commit()
     return _page(request, session, who, report=report)
 

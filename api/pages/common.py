@@ -19,6 +19,7 @@ from access.service import Principal
 from api import i18n
 from config.settings import get_settings
 from config.types import year_in_range
+from operations.models import OPERATION_STATUSES
 
 logger = logging.getLogger(__name__)
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "templates"))
@@ -83,8 +84,9 @@ def render(request: Request, name: str, context: dict[str, Any], *, who: Princip
     other = "en" if lang == "zh" else "zh"
     # The language switch keeps the page's own query (month, site, date …).
     switch = request.url.path + "?" + urlencode({**request.query_params, "lang": other})
-    base = {"t": i18n.translator(lang), "lang": lang, "who": who, "nav": nav, "csrf": csrf_token(request),
-            "path": request.url.path, "fmt_dt": fmt_dt, "lang_switch": switch}
+    base = {"t": i18n.translator(lang), "has_message": i18n.has, "lang": lang, "who": who, "nav": nav,
+            "csrf": csrf_token(request), "path": request.url.path, "fmt_dt": fmt_dt, "lang_switch": switch,
+            "operation_labels": operation_labels(lang)}
     response = TEMPLATES.TemplateResponse(request, name, {**base, **context}, status_code=status_code)
     if request.query_params.get("lang") in i18n.LANGUAGES and request.cookies.get(LANG_COOKIE) != lang:
         response.set_cookie(LANG_COOKIE, lang, max_age=365 * 24 * 3600, samesite="lax", httponly=True)
@@ -177,6 +179,19 @@ def safe_next(target: str | None) -> str:
 def in_range(value: date) -> bool:
     """True when a date lies in the years the service accepts (config.types; a year 1 or 9999 would overflow)."""
     return year_in_range(value)
+
+
+def operation_labels(lang: str) -> dict[str, str]:
+    """The status words of a long operation in `lang`, for the progress scripts."""
+    keys = {status: "operation." + status for status in OPERATION_STATUSES}
+    return {status: i18n.translate(lang, key) for status, key in keys.items()}
+
+
+def explain(request: Request, exc: Exception, field: str | None = None) -> str:
+    """An error as the page shows it: its field, then its catalogue message in the page's language or its text."""
+    key = getattr(exc, "message_key", None)
+    text = i18n.translate(language(request), key, **getattr(exc, "message_values", {})) if key else str(exc)
+    return f"{field}: {text}" if field else text
 
 
 def script_messages(request: Request, keys: tuple[str, ...]) -> dict[str, str]:

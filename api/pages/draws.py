@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from access.deps import IdPath, SessionDep
 from access.service import Principal
-from api.pages.common import COORDINATORS, back_to_project, error_page, hide
+from api.pages.common import COORDINATORS, back_to_project, error_page, explain, hide
 from api.pages.forms import writer
 from api.pages.projects import readable_project
 from config import clock
@@ -87,7 +87,7 @@ def prepare_draw(code: str, request: Request, session: SessionDep, csrf_token: C
         row = draw_service.commit_draw(session, project_codes=[project.code], actor=who.actor, now=clock.now())
     except (draw_service.DrawStateError, UnknownProjectError) as exc:
         session.rollback()
-        return _back(code, {"key": "draw.failed", "msg": str(exc), "error": True}, request)
+        return _back(code, {"key": "draw.failed", "msg": explain(request, exc), "error": True}, request)
     logger.info("draw %s committed for project %s from the console", row.id, project.code)
     return _back(code, None, request)
 
@@ -104,7 +104,7 @@ def run_draw(code: str, draw_id: IdPath, request: Request, session: SessionDep,
         draw_service.run_draw(session, draw_id=draw_id, actor=who.actor, now=clock.now())
     except (draw_service.DrawStateError, draw_service.DrawNotFound) as exc:
         session.rollback()
-        return _back(code, {"key": "draw.failed", "msg": str(exc), "error": True}, request)
+        return _back(code, {"key": "draw.failed", "msg": explain(request, exc), "error": True}, request)
     # As the API: the drawn experts' messages are enqueued now; the outbox job (or "send now") sends them.
     invitations.after_draw(session, draw_id=draw_id, now=clock.now())
     session.commit()
@@ -125,7 +125,7 @@ def reveal_draw(code: str, draw_id: IdPath, request: Request, session: SessionDe
     except draw_service.StillSealed:
         return _back(code, {"key": "draw.still_sealed", "error": True}, request)
     except draw_service.DrawNotFound as exc:
-        return _back(code, {"key": "draw.failed", "msg": str(exc), "error": True}, request)
+        return _back(code, {"key": "draw.failed", "msg": explain(request, exc), "error": True}, request)
     return _back(code, None, request)
 
 
@@ -152,6 +152,7 @@ def replace_expert(
                                       actor=who.actor)
     except (ReplacementError, draw_service.DrawNotFound, NoResultFound) as exc:
         session.rollback()
-        return _back(code, {"key": "draw.failed", "msg": str(exc) or "expert_code", "error": True}, request)
+        failure = explain(request, exc) or "expert_code"
+        return _back(code, {"key": "draw.failed", "msg": failure, "error": True}, request)
     # Only reachable after the start, when the committee may be named.
     return _back(code, {"key": "draw.replaced", "old": record["replaced"], "new": record["replacement"]}, request)

@@ -16,7 +16,6 @@ from sqlmodel import Session
 
 from access.deps import SessionDep, optional_principal
 from access.service import Principal
-from api.pages import expert_i18n  # noqa: F401  (registers the page's messages)
 from api.pages.common import bad_csrf, error_page, hide, login_redirect, refuse, render
 from config import clock
 from config.settings import get_settings

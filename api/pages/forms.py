@@ -14,16 +14,19 @@ from sqlmodel import Session
 
 from access.service import Principal
 from api.pages.common import bad_csrf, console_user, local, local_tz, member, role_check
+from config.messages import Explained
 
 SEPARATORS = re.compile(r"[\s,;，；、]+")
 
 
-class FormError(ValueError):
+class FormError(Explained, ValueError):
     """Bad form input; `field` names the offending form field (shown on the page, answered 422)."""
 
-    def __init__(self, field: str, message: str = "") -> None:
+    def __init__(self, field: str, message: str = "", *, key: str | None = None, **values: object) -> None:
         super().__init__(message or field)
         self.field = field
+        if key is not None:
+            self.explain(key, **values)
 
 
 T = TypeVar("T")
@@ -69,9 +72,9 @@ def local_datetime(text: str | None, field: str) -> datetime:
     try:
         value = datetime.fromisoformat((text or "").strip())
     except ValueError as exc:
-        raise FormError(field, "expected a date and time, e.g. 2026-11-23T09:00") from exc
+        raise FormError(field, "expected a date and time, e.g. 2026-11-23T09:00", key="form.datetime") from exc
     if not 1900 <= value.year <= 9000:
-        raise FormError(field, "the year must lie between 1900 and 9000")
+        raise FormError(field, "the year must lie between 1900 and 9000", key="form.year")
     return value if value.tzinfo else value.replace(tzinfo=local_tz())
 
 
@@ -87,7 +90,7 @@ def number(text: str | None, field: str, *, integer: bool = True) -> Any:
     try:
         return int(text or "") if integer else float(text or "")
     except ValueError as exc:
-        raise FormError(field, "expected a number") from exc
+        raise FormError(field, "expected a number", key="form.number") from exc
 
 
 def validation_field(exc: ValidationError) -> str:

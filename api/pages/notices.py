@@ -13,7 +13,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
 
 from access.deps import IdPath, SessionDep
-from api.pages.common import aware, back_to_project, error_page, hide
+from api.pages.common import aware, back_to_project, error_page, explain, hide
 from api.pages.forms import codes
 from api.pages.project_form import project_writer
 from checkin import reports
@@ -71,7 +71,7 @@ def open_bids(code: str, request: Request, session: SessionDep, csrf_token: Anno
     except (project_service.ProjectDataError, project_service.ProjectStateError) as exc:
         session.rollback()
         return back_to_project(request, code, "bidders",
-                               {"key": "draw.failed", "msg": f"{exc.field}: {exc}", "error": True})
+                               {"key": "draw.failed", "msg": explain(request, exc, exc.field), "error": True})
     session.commit()
     started = clock.now() >= aware(project.start)
     request.session["bids"] = {k: report.get(k) for k in ("bidders", "conflicted", "replaced")} | {
@@ -100,7 +100,7 @@ def upload_report(code: str, request: Request, session: SessionDep, file: Annota
                              actor=who.actor, now=clock.now())
     except CheckinRefused as exc:
         session.rollback()
-        return back_to_project(request, code, "report", {"key": "draw.failed", "msg": f"{exc.field}: {exc}",
+        return back_to_project(request, code, "report", {"key": "draw.failed", "msg": explain(request, exc, exc.field),
                                                          "error": True})
     session.commit()
     return back_to_project(request, code, "report", {"key": "report.uploaded", "version": got.version})

@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 
 from access.deps import SessionDep
 from access.service import Principal
-from api.pages.common import COORDINATORS, error_page, hide, member, render
+from api.pages.common import COORDINATORS, error_page, explain, hide, member, render
 from api.pages.forms import (
     FormError,
     codes,
@@ -102,10 +102,11 @@ def create_project(
         return _form(request, who, session, values, project=None, error=validation_field(exc), status_code=422)
     except (FormError, project_service.ProjectDataError) as exc:
         session.rollback()
-        return _form(request, who, session, values, project=None, error=f"{exc.field}: {exc}", status_code=422)
+        return _form(request, who, session, values, project=None, error=explain(request, exc, exc.field),
+                     status_code=422)
     except project_service.ProjectExists as exc:
         session.rollback()
-        return _form(request, who, session, values, project=None, error=f"code: {exc}", status_code=409)
+        return _form(request, who, session, values, project=None, error=explain(request, exc, "code"), status_code=409)
     session.commit()
     logger.info("project %s created from the console", project.code)
     return RedirectResponse(f"/projects/{quote(project.code, safe='')}", status_code=303)
@@ -175,10 +176,11 @@ def update_project(
         return _form(request, who, session, values, project=project, error=validation_field(exc), status_code=422)
     except (FormError, project_service.ProjectDataError) as exc:
         session.rollback()
-        return _form(request, who, session, values, project=project, error=f"{exc.field}: {exc}", status_code=422)
+        return _form(request, who, session, values, project=project, error=explain(request, exc, exc.field),
+                     status_code=422)
     except project_service.ProjectStateError as exc:
         session.rollback()
-        return _form(request, who, session, values, project=project, error=str(exc), status_code=409)
+        return _form(request, who, session, values, project=project, error=explain(request, exc), status_code=409)
     session.commit()
     return RedirectResponse(f"/projects/{quote(code, safe='')}", status_code=303)
 

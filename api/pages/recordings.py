@@ -23,7 +23,6 @@ from sqlmodel import Session, col, select
 
 from access.deps import SessionDep
 from access.service import Principal
-from api.pages import recordings_i18n  # noqa: F401  (registers the pages' messages)
 from api.pages.common import console_user, error_page, fmt_dt, hide, language, render
 from audit import query
 from av_monitor import playback_views, recordings

@@ -27,7 +27,6 @@ from sqlmodel import Session, select
 
 from access.deps import SessionDep
 from access.service import Principal
-from api.pages import terminal_i18n  # noqa: F401  (registers the pages' messages)
 from api.pages.common import (
     bad_csrf,
     console_user,

@@ -15,23 +15,13 @@ from access.exceptions import InvalidUserData, LastAdminError, UserExists
 from access.models import ROLES, UserCreate, UserUpdate
 from access.service import Principal
 from accounts import service as auth_users
-from api import i18n
-from api.pages.common import render
+from api.pages.common import explain, render
 from api.pages.forms import codes, validation_field, writer
 
 logger = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
 ADMIN = frozenset({"admin"})
 Text = Annotated[str, Form(max_length=2000)]
-MESSAGES: dict[str, dict[str, str]] = {
-    "users.change_role": {"zh": "更改角色", "en": "Change role"},
-    "users.role_note": {"zh": "更改角色会结束该用户的所有会话和令牌。专家账户须同时填写专家编号，"
-                                "终端账户须填写评标室编号；改为其他角色时解除原绑定。不能降级最后一位启用的管理员。",
-                        "en": "Changing the role ends all of the user's sessions and tokens. An expert account needs "
-                              "its expert code and a terminal account its room code in the same change; other roles "
-                              "drop the binding. The last active admin cannot be demoted."},
-}
-i18n.register(MESSAGES)
 
 
 def _page(request: Request, session: Session, who: Principal, *, error: str | None = None,
@@ -61,10 +51,10 @@ def create_user(request: Request, session: SessionDep, csrf_token: Annotated[str
         return _page(request, session, who, error=validation_field(exc), values=values, status_code=422)
     except InvalidUserData as exc:
         session.rollback()
-        return _page(request, session, who, error=f"{exc.field}: {exc}", values=values, status_code=422)
+        return _page(request, session, who, error=explain(request, exc, exc.field), values=values, status_code=422)
     except UserExists as exc:
         session.rollback()
-        return _page(request, session, who, error=f"username: {exc}", values=values, status_code=409)
+        return _page(request, session, who, error=explain(request, exc, "username"), values=values, status_code=409)
     session.commit()
     logger.info("user %s created from the console", values["username"])
     return RedirectResponse("/users", status_code=303)
@@ -79,10 +69,10 @@ def _update(request: Request, session: Session, who: Principal, username: str, d
         return _page(request, session, who, error=validation_field(exc), status_code=422)
     except InvalidUserData as exc:
         session.rollback()
-        return _page(request, session, who, error=f"{exc.field}: {exc}", status_code=422)
+        return _page(request, session, who, error=explain(request, exc, exc.field), status_code=422)
     except LastAdminError as exc:
         session.rollback()
-        return _page(request, session, who, error=f"{exc.field}: {exc}", status_code=409)
+        return _page(request, session, who, error=explain(request, exc, exc.field), status_code=409)
     if user is None:
         return _page(request, session, who, error=f"username: no user {username!r}", status_code=404)
     session.commit()

@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 import ledger
 from access.deps import SessionDep
 from access.service import Principal
-from api.pages.common import COORDINATORS, error_page, hide, member, refuse, render
+from api.pages.common import COORDINATORS, error_page, explain, hide, member, refuse, render
 from api.pages.forms import validation_field, write_target, writer
 from venues import service as venue_service
 from venues.exceptions import VenueError
@@ -88,7 +88,8 @@ def create_site(request: Request, session: SessionDep, csrf_token: Annotated[str
         return _form(request, session, who, site=None, values=values, error=validation_field(exc), status_code=422)
     except VenueError as exc:
         session.rollback()
-        return _form(request, session, who, site=None, values=values, error=f"code: {exc}", status_code=409)
+        return _form(request, session, who, site=None, values=values, error=explain(request, exc, "code"),
+                     status_code=409)
     _log(session, who, "site.create", f"site:{site.code}", SiteCreate.model_validate(values).model_dump(mode="json"))
     session.commit()
     return RedirectResponse(f"/sites/{quote(site.code, safe='')}/edit", status_code=303)
@@ -143,8 +144,8 @@ def add_room(code: str, request: Request, session: SessionDep, csrf_token: Annot
                      status_code=422)
     except VenueError as exc:
         session.rollback()
-        return _form(request, session, who, site=site, values=site.model_dump(), error=f"room_code: {exc}",
-                     status_code=409)
+        return _form(request, session, who, site=site, values=site.model_dump(),
+                     error=explain(request, exc, "room_code"), status_code=409)
     _log(session, who, "room.create", f"room:{room.code}", {"site": code, "seats": room.seats,
                                                             "opens_at": values["opens_at"],
                                                             "closes_at": values["closes_at"]})

@@ -25,7 +25,6 @@ from sqlmodel import Session, col, select
 from access.deps import SessionDep
 from access.service import Principal
 from api import i18n
-from api.pages import wall_i18n  # noqa: F401  (registers the pages' messages)
 from api.pages.common import (
     console_user,
     error_page,

@@ -131,7 +131,20 @@ def test_closures_create_replan_and_reopen(engine: Engine, monkeypatch: pytest.M
         bad = _post(client, "/closures", "/closures", {**window, "end": "2026-11-23T07:00"})
         assert bad.status_code == 422 and "end" in bad.text  # type: ignore[attr-defined]
         bad = _post(client, "/closures", "/closures", {**window, "room_code": "MAIN-R1"})
-        assert bad.status_code == 422 and "room_code" in bad.text  # type: ignore[attr-defined]
+        assert bad.status_code == 422  # type: ignore[attr-defined]
+        # The service's reason in the page's language, naming the field (Chinese by default).
+        assert "room_code: 评标室 MAIN-R1 不属于场地 AUXA" in bad.text  # type: ignore[attr-defined]
+        assert "is not a room of site" not in bad.text  # type: ignore[attr-defined]
+        bad = _post(client, "/closures?lang=en", "/closures", {**window, "room_code": "MAIN-R1"})
+        assert "room_code: room MAIN-R1 is not a room of site AUXA" in bad.text  # type: ignore[attr-defined]
+        client.get("/closures?lang=zh")
+        bad = _post(client, "/closures", "/closures", {**window, "start": "next tuesday"})
+        assert "start: 应为日期和时间" in bad.text  # type: ignore[attr-defined]
+        # The room list groups the rooms under their site (the script then offers only the chosen site's).
+        form = client.get("/closures").text.split('id="closure-form"')[1]
+        main_group = form.split('data-site="MAIN"')[1].split("</optgroup>")[0]
+        aux_group = form.split('data-site="AUXA"')[1].split("</optgroup>")[0]
+        assert 'value="MAIN-R1"' in main_group and 'value="MAIN-R1"' not in aux_group
         assert _post(client, "/closures", "/closures", window).status_code == 303  # type: ignore[attr-defined]
         with Session(engine) as s:
             closure = s.exec(select(Closure)).one()

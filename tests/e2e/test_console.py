@@ -84,3 +84,42 @@ def test_coordinator_draws_sealed_then_unseals(service: tuple[str, Clock]) -> No
             page.screenshot(path=str(SHOTS / "yidi-e2e-stats.png"), full_page=True)
         finally:
             browser.close()
+
+
+def _finished_import(session: object) -> None:
+    from operations.models import Operation
+
+    session.add(Operation(kind="expert_import", status="done", total=10, done=10,  # type: ignore[attr-defined]
+                          created_by="user:coord"))
+
+
+def test_closure_rooms_follow_the_site_and_progress_speaks_chinese(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    _need_chromium()
+    from playwright.sync_api import expect, sync_playwright
+
+    with serve(tmp_path, monkeypatch, prepare=_finished_import) as (base, _clock), sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(f"{base}/login")
+            page.fill("input[name=username]", "coord")
+            page.fill("input[name=password]", PASSWORD)
+            page.click("button[type=submit]")
+            page.goto(f"{base}/closures")
+            offered = "select[name=room_code] optgroup:not([disabled]) option"
+            page.select_option("select[name=site_code]", "AUXA")
+            rooms = page.locator(offered).all_inner_texts()
+            assert rooms and all(r.startswith("AUXA-") for r in rooms)
+            page.select_option("select[name=room_code]", rooms[0])
+            page.select_option("select[name=site_code]", "MAIN")
+            rooms = page.locator(offered).all_inner_texts()
+            assert rooms and all(r.startswith("MAIN-") for r in rooms)
+            assert page.locator("select[name=room_code]").input_value() == ""  # the other site's room is dropped
+            # The progress script words the operation's status in the page's language.
+            page.goto(f"{base}/experts?operation=1")
+            expect(page.locator(".progress-label")).to_have_text("已完成 100%")
+            page.goto(f"{base}/experts?operation=1&lang=en")
+            expect(page.locator(".progress-label")).to_have_text("done 100%")
+        finally:
+            browser.close()
