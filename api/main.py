@@ -20,6 +20,7 @@ from api.migrate import upgrade
 from audit import views as audit_views
 from av_monitor import playback_views, webrtc
 from av_monitor import views as av_views
+from av_monitor.whip_http import WhipCors
 from checkin import scheduled as checkin_scheduled
 from checkin import views as checkin_views
 from config import keys
@@ -60,6 +61,8 @@ def create_app() -> FastAPI:
     app = FastAPI(title="Yidi 异地 — remote cross-region evaluation", version="0.2.0", lifespan=lifespan,
                   dependencies=[Depends(refuse_nul)])
     # Signed (not encrypted) cookie: it holds only the user id, token version and CSRF token.
+    # Pages of other origins may publish and view with a bearer token (none allowed by default).
+    app.add_middleware(WhipCors, origins=settings.webrtc_cors_origins)
     app.add_middleware(SessionMiddleware, secret_key=keys.secret_text(), session_cookie="yidi_session",
                        max_age=settings.token_ttl_minutes * 60, same_site="lax",
                        https_only=settings.session_cookie_secure)

@@ -4,7 +4,9 @@
 console cookie with X-CSRF-Token) and answers 201 with the SDP answer and the session's resource
 URL (`Location`), which DELETE ends. WHEP is the same for viewers (supervisors, coordinators,
 admins whose scope covers the room's site; others get a ledgered 404). ICE does not trickle: the
-answer holds every candidate, so PATCH on a resource gets 405 (RFC 9725 allows it). Every view is
+answer holds every candidate, so PATCH on a resource gets 405 with `Allow` (RFC 9725 asks this of
+a server without trickle ICE or ICE restarts). OPTIONS answers with `Allow` and `Accept-Post`;
+CORS preflights and the ICE server `Link` headers are av_monitor/whip_http.py. Every view is
 written to the ledger (`av.view`).
 """
 
@@ -22,6 +24,7 @@ from access.service import Principal
 from av_monitor import service
 from av_monitor.models import StreamState
 from av_monitor.webrtc import OfferError, TooManyViewers, get_hub
+from av_monitor.whip_http import ENDPOINT_ALLOW, RESOURCE_ALLOW, ice_links
 from venues.models import Room
 
 router = APIRouter(prefix="/api", tags=["av_monitor"])
@@ -92,8 +95,37 @@ async def _offer(request: Request, max_bytes: int) -> str | Response:
 
 def _created(request: Request, session_id: str, answer: str) -> Response:
     location = f"{request.url.path}/{session_id}"
-    return Response(content=answer, status_code=201, media_type="application/sdp",
-                    headers={"Location": location, "ETag": f'"{session_id}"'})
+    response = Response(content=answer, status_code=201, media_type="application/sdp",
+                        headers={"Location": location, "ETag": f'"{session_id}"'})
+    for link in ice_links(get_hub().settings):
+        response.headers.append("Link", link)
+    return response
+
+
+@router.options("/rooms/{code}/whip", include_in_schema=False)
+@router.options("/rooms/{code}/whep", include_in_schema=False)
+def endpoint_options(code: str) -> Response:
+    """What the endpoint accepts (no authentication: the answer is the same for every room)."""
+    return Response(status_code=204, headers={"Allow": ENDPOINT_ALLOW, "Accept-Post": "application/sdp"})
+
+
+@router.options("/rooms/{code}/whip/{session_id}", include_in_schema=False)
+@router.options("/rooms/{code}/whep/{session_id}", include_in_schema=False)
+def resource_options(code: str, session_id: str) -> Response:
+    """What a session resource accepts."""
+    return Response(status_code=204, headers={"Allow": RESOURCE_ALLOW})
+
+
+@router.patch("/rooms/{code}/whip/{session_id}", response_class=Response, responses={
+    405: {"description": "ICE does not trickle and does not restart here", "content": _ERROR_REF}})
+@router.patch("/rooms/{code}/whep/{session_id}", response_class=Response, responses={
+    405: {"description": "ICE does not trickle and does not restart here", "content": _ERROR_REF}})
+def session_patch(code: str, session_id: str) -> Response:
+    """Trickle ICE and ICE restarts are not supported: the answer already holds every candidate (405)."""
+    refused = error(405, "method", "ICE candidates do not trickle and ICE does not restart here: the SDP answer "
+                                   "holds every candidate; to reconnect, DELETE the session and POST a new offer")
+    refused.headers["Allow"] = RESOURCE_ALLOW
+    return refused
 
 
 @router.post("/rooms/{code}/whip", status_code=201, response_class=Response, responses=_CREATED,

@@ -174,6 +174,10 @@ class Settings(BaseSettings):
     webrtc_turn_credential: SecretStr = Field(
         default=SecretStr(""), description="Credential for the TURN URLs in webrtc_ice_servers."
     )
+    webrtc_cors_origins: list[str] = Field(
+        default=[], description="Origins (scheme://host[:port]) whose pages may publish or view over WHIP/WHEP "
+        "with a bearer token (CORS); empty: pages of the service's own origin only.",
+    )
     webrtc_max_viewers_per_room: int = Field(
         default=8, ge=1, le=100, description="Most WHEP viewers of one room at once (each costs one encoder)."
     )
