@@ -116,10 +116,10 @@ def resource_options(code: str, session_id: str) -> Response:
     return Response(status_code=204, headers={"Allow": RESOURCE_ALLOW})
 
 
-@router.patch("/rooms/{code}/whip/{session_id}", response_class=Response, responses={
-    405: {"description": "ICE does not trickle and does not restart here", "content": _ERROR_REF}})
-@router.patch("/rooms/{code}/whep/{session_id}", response_class=Response, responses={
-    405: {"description": "ICE does not trickle and does not restart here", "content": _ERROR_REF}})
+# Out of the OpenAPI document like OPTIONS: it is the protocol's "not supported" answer, the same for
+# every caller, not an operation anyone can perform.
+@router.patch("/rooms/{code}/whip/{session_id}", include_in_schema=False)
+@router.patch("/rooms/{code}/whep/{session_id}", include_in_schema=False)
 def session_patch(code: str, session_id: str) -> Response:
     """Trickle ICE and ICE restarts are not supported: the answer already holds every candidate (405)."""
     refused = error(405, "method", "ICE candidates do not trickle and ICE does not restart here: the SDP answer "
