@@ -30,3 +30,4 @@ bench: venv
 	.venv/bin/python benchmarks/bench_face.py
 	.venv/bin/python benchmarks/bench_liveness.py
 	.venv/bin/python benchmarks/bench_recorder.py
+	.venv/bin/python benchmarks/bench_playback.py

@@ -12,7 +12,9 @@ an HLS player fetches are the same view and are not ledgered. The same user open
 recording again within `recording_view_log_seconds` is not ledgered again either (the playback page
 always is, and the video requests it makes are then part of that view).
 Callers: admins, coordinators and supervisors whose scope covers the room's site (others: a
-ledgered 404, as for live viewing).
+ledgered 404, as for live viewing). A recording is played only while it verifies (av_monitor.
+rec_verify): otherwise every request gets 409 naming `recording_id` and what failed, ledgered
+`av.playback_refused`; files are read only by the names the recorder writes, inside the folder.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ from sqlmodel import Session, select
 
 from access.deps import SessionDep, Staff, deny_out_of_scope
 from access.service import Principal
-from av_monitor import recordings
+from av_monitor import rec_verify, recordings
+from av_monitor.rec_files import own_file
 from av_monitor.rec_segments import PLAYLIST_NAME
 from av_monitor.views import viewer_room
 from config.settings import get_settings
@@ -113,10 +116,20 @@ def room_recordings(room: Annotated[Room, Depends(viewer_room)]) -> list[dict[st
 @router.post("/recordings/{room}/{recording_id}/verify")
 def verify_recording(recording: RecordingDep, session: SessionDep, who: Staff) -> dict[str, Any]:
     """Re-hash every segment against its `av.segment` ledger entry and check the playlist (ledgered `av.verify`)."""
-    report = recordings.verify(session, room=recording.room, recording_id=recording.recording_id)
-    recordings.log_verify(session, report=report, actor=who.actor)
+    report = rec_verify.verify(session, room=recording.room, recording_id=recording.recording_id)
+    rec_verify.log_verify(session, report=report, actor=who.actor)
     session.commit()
     return report.as_dict()
+
+
+def require_playable(session: Session, who: Principal, recording: recordings.Recording, via: str) -> None:
+    """Nothing when the recording verifies; else a ledgered 409 naming `recording_id` and what failed."""
+    report = rec_verify.playable(session, room=recording.room, recording_id=recording.recording_id,
+                                 actor=who.actor, via=via)
+    if not report.ok:
+        session.commit()
+        raise _problem(409, "recording_id", "the recording fails verification and is not played ("
+                       + rec_verify.problems_text(report) + "); POST …/verify gives the full report")
 
 
 def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
@@ -192,9 +205,13 @@ def serve_parts(request: Request, files: list[Path], media_type: str) -> Respons
     416: {"description": "The range is not satisfiable."}})
 def run_mp4(number: int, request: Request, recording: RecordingDep, session: SessionDep, who: Staff) -> Response:
     """Run `number` as one fragmented MP4 with HTTP range support (seekable by `<video>`)."""
-    files = recordings.run_files(recording, number)
-    if files is None:
+    if not 0 <= number < len(recording.runs):
         raise _problem(404, "number", f"the recording has {len(recording.runs)} runs (0 …)")
+    require_playable(session, who, recording, "mp4")
+    try:
+        files = recordings.run_files(recording, number) or []
+    except recordings.UnsafeRecording as exc:  # verify refuses these first; kept as a second lock
+        raise _problem(409, "recording_id", str(exc)) from exc
     response = serve_parts(request, files, "video/mp4")
     if response.status_code == 200 or response.headers.get("content-range", "").startswith("bytes 0-"):
         note_view(session, who=who, recording=recording, via="mp4")
@@ -208,9 +225,10 @@ def recording_file(name: str, request: Request, recording: RecordingDep, session
     """A file of the recording for HLS players: `index.m3u8` (ledgered view), `init-NNN.mp4`, `seg-NNNNNN.m4s`."""
     if name != PLAYLIST_NAME and not recordings.MEDIA_FILE.match(name):
         raise _problem(404, "name", "index.m3u8, init-NNN.mp4 or seg-NNNNNN.m4s")
-    path = recording.folder / name
-    if not path.is_file():
+    path = own_file(recording.folder, name)
+    if path is None:
         raise _problem(404, "name", "no such file in this recording")
+    require_playable(session, who, recording, "hls")
     if name == PLAYLIST_NAME:
         note_view(session, who=who, recording=recording, via="hls")
         return Response(path.read_bytes(), media_type=_TYPES[".m3u8"], headers={"Cache-Control": "no-cache"})

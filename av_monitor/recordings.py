@@ -1,4 +1,4 @@
-"""Recorded rooms on disk: listing, runs as one virtual file, verification against the ledger, retention.
+"""Recorded rooms on disk: listing, runs as one virtual file, views and retention (verify: rec_verify).
 
 A recording is `recording_directory/<room>/<recording_id>/` (av_monitor.recorder). Its playlist says
 which segments belong to which run (one init segment per publisher connection); the `av.segment`
@@ -6,16 +6,18 @@ ledger entries say what each segment's bytes were when it was closed. Verificati
 files against those entries. Retention rule: a recording is removed once its last segment ended more
 than `recording_retention_days` ago, unless it is still being written: a playlist without
 EXT-X-ENDLIST whose folder changed within `recording_retention_open_hours` is left alone.
+
+Nothing in a recording's folder is trusted as a path (av_monitor.rec_files): playback, verify and
+retention read only the names the recorder writes, as regular files inside the recording's folder;
+a playlist naming anything else fails verification, and `playable` refuses to play a recording
+that does not verify.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import re
 import shutil
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,16 +25,23 @@ from typing import Any
 from sqlmodel import Session
 
 import ledger
+from av_monitor.rec_files import (
+    INIT_FILE,
+    MEDIA_FILE,
+    RECORDING_ID,
+    ROOM_CODE,
+    SEGMENT_FILE,
+    own_file,
+    recording_folder,
+    scan,
+    sha256,
+)
 from av_monitor.rec_segments import PLAYLIST_NAME, Playlist, PlaylistEntry
 from av_monitor.service import subject
 from config.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
-ROOM_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
-RECORDING_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
-MEDIA_FILE = re.compile(r"^(init-\d{3}\.mp4|seg-\d{6}\.m4s)$")
-SEGMENT_FILE = re.compile(r"^seg-\d{6}\.m4s$")
-_CHUNK = 1 << 20
+__all__ = ["MEDIA_FILE", "RECORDING_ID", "ROOM_CODE", "SEGMENT_FILE", "Recording", "Run"]
 
 
 @dataclass
@@ -74,6 +83,7 @@ class Recording:
     folder: Path
     runs: list[Run]
     finished: bool
+    foreign: list[str] = field(default_factory=list)  # playlist lines naming files the recorder never writes
 
     @property
     def segments(self) -> int:
@@ -98,7 +108,7 @@ class Recording:
         return {"room": self.room, "recording_id": self.recording_id, "finished": self.finished,
                 "segments": self.segments, "duration": round(sum(r.duration for r in self.runs), 3),
                 "started_at": self.started_at, "ended_at": self.ended_at,
-                "gaps": sum(1 for r in self.runs if r.gap_before),
+                "gaps": sum(1 for r in self.runs if r.gap_before), "damaged": bool(self.foreign),
                 "runs": [{"number": r.number, "segments": len(r.entries), "duration": round(r.duration, 3),
                           "started_at": r.started_at, "gap_before": r.gap_before} for r in self.runs]}
 
@@ -109,9 +119,9 @@ def root(settings: Settings | None = None) -> Path:
 
 
 def load(room: str, recording_id: str, *, base: Path | None = None) -> Recording | None:
-    """The recording `recording_id` of `room`, None when absent (the caller validated both names)."""
-    folder = (base or root()) / room / recording_id
-    if not (folder / PLAYLIST_NAME).is_file():
+    """The recording `recording_id` of `room`, None when absent or its folder lies outside the root."""
+    folder = recording_folder(base or root(), room, recording_id)
+    if folder is None or own_file(folder, PLAYLIST_NAME) is None:
         return None
     try:
         playlist = Playlist.load(folder / PLAYLIST_NAME, target_seconds=1)
@@ -121,11 +131,13 @@ def load(room: str, recording_id: str, *, base: Path | None = None) -> Recording
         logger.error("recording %s/%s: unreadable playlist (%s)", room, recording_id, type(exc).__name__)
         return None
     runs: list[Run] = []
+    foreign = sorted({n for e in playlist.entries for n, ok in ((e.name, SEGMENT_FILE), (e.init_name, INIT_FILE))
+                      if not ok.match(n)})
     for entry in playlist.entries:
         if not runs or runs[-1].init_name != entry.init_name:
             runs.append(Run(len(runs), entry.init_name, [], entry.discontinuity))
         runs[-1].entries.append(entry)
-    return Recording(room, recording_id, folder, runs, playlist.ended)
+    return Recording(room, recording_id, folder, runs, playlist.ended, foreign)
 
 
 def list_room(room: str, *, base: Path | None = None) -> list[Recording]:
@@ -148,147 +160,36 @@ def overlapping(recordings: list[Recording], lo: datetime, hi: datetime) -> list
     return [r for r in recordings if r.started_at and r.ended_at and r.started_at <= hi and r.ended_at >= lo]
 
 
+class UnsafeRecording(ValueError):
+    """A recording names a file playback must not read."""
+
+
 def run_files(recording: Recording, number: int) -> list[Path] | None:
-    """The files of run `number` in playing order (init segment first), None when there is no such run."""
+    """The files of run `number` in playing order (init segment first), None when there is no such run.
+
+    Raises UnsafeRecording when a listed file is not the recorder's own regular file in the folder.
+    """
     if not 0 <= number < len(recording.runs):
         return None
     run = recording.runs[number]
-    return [recording.folder / run.init_name] + [recording.folder / e.name for e in run.entries]
+    paths = []
+    for name in [run.init_name] + [e.name for e in run.entries]:
+        path = own_file(recording.folder, name)
+        if path is None:
+            raise UnsafeRecording(f"{name!r} is not a file of this recording")
+        paths.append(path)
+    return paths
 
 
-def file_sha256(path: Path) -> str:
-    """Hex SHA-256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def ledgered_segments(session: Session, *, room: str, recording_id: str) -> dict[int, dict[str, Any]]:
-    """The `av.segment` payloads of a recording by index (a repeated index keeps the first)."""
-    out: dict[int, dict[str, Any]] = {}
-    after = 0
-    while True:
-        batch = ledger.entries(session, kind_prefix="av.segment", subject=subject(room), limit=1000, after_seq=after)
-        for entry in batch:
-            payload = json.loads(entry.payload)
-            if entry.kind == "av.segment" and payload.get("recording_id") == recording_id:
-                out.setdefault(int(payload["index"]), payload)
-        if len(batch) < 1000:
-            return out
-        after = batch[-1].seq
-
-
-@dataclass
-class VerifyReport:
-    """Outcome of re-hashing a recording against its `av.segment` ledger entries."""
-
-    room: str
-    recording_id: str
-    ok: bool = False
-    checked: int = 0  # ledgered segments whose file was re-hashed
-    missing: list[str] = field(default_factory=list)  # ledgered, no file
-    altered: list[str] = field(default_factory=list)  # file differs from the ledgered hash
-    unledgered: list[str] = field(default_factory=list)  # segment file with no ledger entry
-    extra: list[str] = field(default_factory=list)  # files that are no part of a recording
-    index_gaps: list[int] = field(default_factory=list)  # indexes missing from the ledger's sequence
-    discontinuities: list[int] = field(default_factory=list)  # segments after a publisher gap (informational)
-    init_files: dict[str, str] = field(default_factory=dict)  # init segment -> sha256 (not ledgered)
-    playlist_ok: bool = False
-    playlist_problems: list[str] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        """The report as JSON values."""
-        return asdict(self)
-
-
-def verify(session: Session, *, room: str, recording_id: str, base: Path | None = None) -> VerifyReport:
-    """Re-hash every file of a recording and compare with the ledger and the playlist (read only)."""
-    report = VerifyReport(room, recording_id)
-    folder = (base or root()) / room / recording_id
-    facts = ledgered_segments(session, room=room, recording_id=recording_id)
-    files = {p.name: p for p in folder.iterdir() if p.is_file()} if folder.is_dir() else {}
-    ledgered_names = {str(f["file"]) for f in facts.values()}
-    for index in sorted(facts):
-        name = str(facts[index]["file"])
-        if name not in files:
-            report.missing.append(name)
-            continue
-        report.checked += 1
-        if file_sha256(files[name]) != facts[index]["sha256"]:
-            report.altered.append(name)
-        if facts[index].get("gap_before"):
-            report.discontinuities.append(index)
-    if facts:
-        report.index_gaps = sorted(set(range(max(facts) + 1)) - set(facts))
-    for name in sorted(files):
-        if SEGMENT_FILE.match(name) and name not in ledgered_names:
-            report.unledgered.append(name)
-        elif name.startswith("init-") and MEDIA_FILE.match(name):
-            report.init_files[name] = file_sha256(files[name])
-        elif name != PLAYLIST_NAME and not SEGMENT_FILE.match(name):
-            report.extra.append(name)
-    # Segments ledger their run's init segment (codec set-up) too: a changed or missing one is caught.
-    for fact in facts.values():
-        init, init_sha = fact.get("init"), fact.get("init_sha256")
-        if not init or not init_sha:
-            continue
-        if str(init) not in files:
-            if str(init) not in report.missing:
-                report.missing.append(str(init))
-        elif report.init_files.get(str(init)) != init_sha and str(init) not in report.altered:
-            report.altered.append(str(init))
-    report.playlist_problems = _playlist_problems(folder, facts, files)
-    report.playlist_ok = not report.playlist_problems
-    report.ok = bool(facts) and report.playlist_ok and not (
-        report.missing or report.altered or report.unledgered or report.extra or report.index_gaps)
-    return report
-
-
-def _playlist_problems(folder: Path, facts: dict[int, dict[str, Any]], files: dict[str, Path]) -> list[str]:
-    if PLAYLIST_NAME not in files:
-        return ["playlist missing"]
-    try:
-        playlist = Playlist.load(folder / PLAYLIST_NAME, target_seconds=1)
-    except (OSError, ValueError):
-        return ["playlist unreadable"]
-    entries = playlist.entries
-    problems: list[str] = []
-    ledgered = [facts[i] for i in sorted(facts)]
-    listed = [e.name for e in entries]
-    # The hub ledgers a segment (and waits) before the recorder lists it, so a crash may leave the last
-    # ledgered segment unlisted, but only while the recording is unfinished.
-    shortfall = len(ledgered) - len(listed)
-    if listed != [str(f["file"]) for f in ledgered][: len(listed)] or shortfall > (0 if playlist.ended else 1):
-        problems.append("segment list differs from the ledger")
-    for entry, fact in zip(entries, ledgered, strict=False):
-        if fact.get("init") and entry.init_name != fact["init"]:
-            problems.append(f"{entry.name}: init segment differs from the ledger")
-        started = fact.get("started_at")
-        if started and abs((entry.started_at - datetime.fromisoformat(str(started))).total_seconds()) > 0.002:
-            problems.append(f"{entry.name}: start time differs from the ledger")
-        if abs(entry.duration - float(fact["duration"])) > 0.002:
-            problems.append(f"{entry.name}: duration differs")
-        if entry.discontinuity != bool(fact.get("gap_before")):
-            problems.append(f"{entry.name}: discontinuity differs")
-        if entry.init_name not in files:
-            problems.append(f"{entry.name}: init segment {entry.init_name} missing")
-    return problems
-
-
-def log_verify(session: Session, *, report: VerifyReport, actor: str) -> None:
-    """Ledger `av.verify` with the outcome (file names and counts only; caller commits)."""
-    payload = {k: v for k, v in report.as_dict().items() if k not in ("room", "init_files")}
-    payload["init_files"] = sorted(report.init_files)
-    ledger.append(session, kind="av.verify", subject=subject(report.room), actor=actor, payload=payload)
+def file_sha256(path: Path, *, cached: bool = False) -> str:
+    """Hex SHA-256 of a file, read in chunks (`cached`: reuse it while the file is unchanged)."""
+    return sha256(path, cached=cached)
 
 
 def log_view(session: Session, *, room: str, recording_id: str, actor: str, via: str) -> None:
     """Ledger `av.view_recording`: `actor` opened a recording through `via` (caller commits)."""
     ledger.append(session, kind="av.view_recording", subject=subject(room), actor=actor,
                   payload={"recording_id": recording_id, "via": via})
-
 
 
 def _newest_change(folder: Path) -> float:
@@ -309,7 +210,7 @@ def sweep(session: Session, *, now: datetime, settings: Settings | None = None) 
             if not rec.finished and _newest_change(rec.folder) > busy_after:
                 kept_open += 1  # still being written (or resumed): never removed under a writer
                 continue
-            files = sorted(p for p in rec.folder.iterdir() if p.is_file())
+            files = list(scan(rec.folder)[0].values())
             segments = [p for p in files if SEGMENT_FILE.match(p.name)]
             facts = {"recording_id": rec.recording_id, "segments": len(segments),
                      "bytes": sum(p.stat().st_size for p in files), "last_segment_end": last.isoformat(),

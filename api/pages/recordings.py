@@ -25,7 +25,7 @@ from access.deps import SessionDep
 from access.service import Principal
 from api.pages.common import console_user, error_page, fmt_dt, hide, language, render
 from audit import query
-from av_monitor import playback_views, recordings
+from av_monitor import playback_views, rec_verify, recordings
 from config.clock import as_aware
 from evaluation.models import Project, Seat
 from venues.models import Room
@@ -162,6 +162,10 @@ def playback_page(request: Request, session: SessionDep, room_code: str, recordi
     rec = recordings.load(room, recording_id)
     if rec is None or not rec.runs:
         return error_page(request, who, 404, "error.404")
+    report = rec_verify.playable(session, room=room, recording_id=recording_id, actor=who.actor, via="page")
+    if not report.ok:
+        session.commit()
+        return error_page(request, who, 409, "rec.not_verified", problems=rec_verify.problems_text(report))
     playback_views.note_view(session, who=who, recording=rec, via="page", force=True)
     base = f"/api/recordings/{quote(room, safe='')}/{quote(recording_id, safe='')}"
     runs = [{"number": r.number, "src": f"{base}/runs/{r.number}.mp4", "started": fmt_dt(r.started_at, "%H:%M:%S"),

@@ -7,9 +7,7 @@ under its own recording_directory and ledgers its segments with `av_monitor.serv
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-import json
 import os
 import shutil
 from datetime import UTC, datetime, time, timedelta
@@ -22,75 +20,16 @@ from sqlmodel import Session, col, select
 from api.jobs.bodies import BODIES
 from api.jobs.runner import spec_for
 from audit import query
-from av_monitor import playback_views, service
+from av_monitor import service
 from av_monitor.rec_segments import PLAYLIST_NAME, Playlist, PlaylistEntry
-from av_monitor.recorder import RoomRecorder, SegmentInfo
+from av_monitor.recorder import SegmentInfo
 from config.settings import Settings, get_settings
 from evaluation import service as draw_service
 from evaluation.models import Seat
-from ledger.models import LedgerEntry
-from tests.api_support import app_client, bearer
-from tests.av_monitor.media_support import CounterVideoTrack, ToneAudioTrack, decode_bytes
+from tests.api_support import bearer
+from tests.av_monitor.media_support import decode_bytes
+from tests.av_monitor.recording_support import ROOM, kinds
 from venues.models import Room
-
-ROOM = "MAIN-R1"
-
-
-async def _record(directory: Path, infos: list[SegmentInfo]) -> str:
-    settings = Settings(recording_segment_seconds=1.0)
-    recorder = RoomRecorder(room_code=ROOM, directory=directory, on_segment=infos.append, settings=settings)
-    for first in (0, 1000):  # two publisher connections: two runs, a gap between them
-        recorder.add_track(CounterVideoTrack(first=first))
-        recorder.add_track(ToneAudioTrack())
-        await asyncio.sleep(3.2)
-        recorder.track_ended()
-    await recorder.stop()
-    return recorder.recording_id
-
-
-def make_recording(directory: Path) -> tuple[str, list[SegmentInfo]]:
-    """Record two runs of generated media into `directory/<recording_id>`; the closed segments."""
-    infos: list[SegmentInfo] = []
-    recording_id = asyncio.run(_record(directory, infos))
-    return recording_id, infos
-
-
-def ledger_segments(session: Session, infos: list[SegmentInfo]) -> None:
-    """Ledger the segments as the hub does."""
-    for info in infos:
-        service.log_segment(session, info=info)
-    session.commit()
-
-
-@pytest.fixture(scope="module")
-def recorded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, list[SegmentInfo]]:
-    folder = tmp_path_factory.mktemp("recorded")
-    recording_id, infos = make_recording(folder)
-    assert len({i.init_path for i in infos}) == 2 and sum(i.gap_before for i in infos) == 1
-    return folder, recording_id, infos
-
-
-@pytest.fixture
-def setup(recorded: tuple[Path, str, list[SegmentInfo]], tmp_path: Path, engine: Engine,
-          monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    """A client on the app with the recording installed under a temporary recording_directory and ledgered."""
-    source, recording_id, infos = recorded
-    base = tmp_path / "recordings"
-    shutil.copytree(source / recording_id, base / ROOM / recording_id)
-    monkeypatch.setenv("YIDI_RECORDING_DIRECTORY", str(base))
-    monkeypatch.setattr(playback_views, "_logged", {})  # each test starts with no recent views
-    get_settings.cache_clear()
-    with app_client(engine, monkeypatch) as client:
-        with Session(engine) as session:
-            ledger_segments(session, infos)
-        yield client, engine, base / ROOM / recording_id, infos
-    get_settings.cache_clear()
-
-
-def _kinds(engine: Engine, kind: str) -> list[dict[str, object]]:
-    with Session(engine) as s:
-        rows = s.exec(select(LedgerEntry).where(LedgerEntry.kind == kind).order_by(col(LedgerEntry.seq))).all()
-        return [{"actor": r.actor, "subject": r.subject, **json.loads(r.payload)} for r in rows]
 
 
 def _run_bytes(folder: Path, infos: list[SegmentInfo], run: int) -> bytes:
@@ -118,7 +57,7 @@ def test_run_mp4_is_init_plus_segments_and_decodes(setup) -> None:  # type: igno
     assert r.status_code == 404 and r.json()["detail"][0]["loc"][-1] == "number"
     r = client.get(f"/api/recordings/{ROOM}/{rid}/runs/x.mp4", headers=h)
     assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "number"
-    views = _kinds(engine, "av.view_recording")
+    views = kinds(engine, "av.view_recording")
     assert [(v["actor"], v["recording_id"], v["via"]) for v in views] == [("user:super", rid, "mp4")]
 
 
@@ -151,7 +90,7 @@ def test_range_requests_return_the_exact_bytes(setup) -> None:  # type: ignore[n
     r = client.get(url, headers={**h, "Range": "bytes=5-9", "If-Range": '"old"'})
     assert r.status_code == 200 and r.content == whole
     # Only the first opening is a view; seeking and buffering reads are not ledgered.
-    assert len(_kinds(engine, "av.view_recording")) == 1
+    assert len(kinds(engine, "av.view_recording")) == 1
 
 
 def test_listing_hls_files_and_path_validation(setup) -> None:  # type: ignore[no-untyped-def]
@@ -172,7 +111,7 @@ def test_listing_hls_files_and_path_validation(setup) -> None:  # type: ignore[n
     r = client.get(f"/api/recordings/{ROOM}/{rid}/{infos[1].path.name}", headers=h)
     assert r.status_code == 200 and r.content == infos[1].path.read_bytes()
     assert client.get(f"/api/recordings/{ROOM}/{rid}/init-001.mp4", headers=h).status_code == 200
-    assert [v["via"] for v in _kinds(engine, "av.view_recording")] == ["hls"]
+    assert [v["via"] for v in kinds(engine, "av.view_recording")] == ["hls"]
 
     for url, status, name in ((f"/api/recordings/{ROOM}/{rid}/evil.txt", 404, "name"),
                               (f"/api/recordings/{ROOM}/{rid}/%2e%2e", 404, "name"),
@@ -224,7 +163,7 @@ def test_verify_passes_then_names_what_changed(setup) -> None:  # type: ignore[n
     init = folder / "init-001.mp4"
     init.write_bytes(init.read_bytes() + b"\0")
     assert "init-001.mp4" in verify()["altered"]  # type: ignore[operator]
-    logged = _kinds(engine, "av.verify")
+    logged = kinds(engine, "av.verify")
     assert [v["ok"] for v in logged] == [True, False, False, False, False] and logged[1]["altered"] == [altered.name]
     assert all(v["actor"] == "user:super" and v["subject"] == f"room:{ROOM}" for v in logged)
 
@@ -241,9 +180,9 @@ def test_scope_and_roles(setup) -> None:  # type: ignore[no-untyped-def]
             assert client.get(url, headers=h).status_code == status, (user, url)
         assert client.post(f"/api/recordings/{ROOM}/{rid}/verify", headers=h).status_code == status
     assert client.get(urls[1]).status_code == 401
-    denied = [d for d in _kinds(engine, "auth.denied") if d.get("why") == "out of scope"]
+    denied = [d for d in kinds(engine, "auth.denied") if d.get("why") == "out of scope"]
     assert {d["actor"] for d in denied} == {"user:coord_auxa", "user:super_off"}
-    assert {v["actor"] for v in _kinds(engine, "av.view_recording")} == {"user:coord", "user:super"}
+    assert {v["actor"] for v in kinds(engine, "av.view_recording")} == {"user:coord", "user:super"}
 
 
 def _fake(base: Path, rid: str, ended: datetime, *, finished: bool, age_files: bool) -> Path:
@@ -282,7 +221,7 @@ def test_retention_removes_only_old_finished_recordings(tmp_path: Path, engine: 
         assert recordings.sweep(session, now=now, settings=settings) == {"removed": 2, "kept_open": 1, "failed": 0}
         session.commit()
     assert not removed.exists() and not abandoned.exists() and writing.exists() and recent.exists()
-    logged = sorted(_kinds(engine, "av.retention"), key=lambda e: str(e["recording_id"]))
+    logged = sorted(kinds(engine, "av.retention"), key=lambda e: str(e["recording_id"]))
     assert [e["recording_id"] for e in logged] == ["old-abandoned", "old-finished"]
     fin = logged[1]
     assert fin["segments"] == 3 and fin["bytes"] == size and fin["subject"] == f"room:{ROOM}"
@@ -344,7 +283,7 @@ def test_pages_list_play_and_ledger_the_view(setup, monkeypatch: pytest.MonkeyPa
     assert "Recording playback" in client.get(f"/recordings/{ROOM}/{rid}?lang=en").text
     # The page's own video requests are part of the page's view.
     assert client.get(f"/api/recordings/{ROOM}/{rid}/runs/0.mp4", headers={"Range": "bytes=0-"}).status_code == 206
-    assert [v["via"] for v in _kinds(engine, "av.view_recording")] == ["page", "page"]
+    assert [v["via"] for v in kinds(engine, "av.view_recording")] == ["page", "page"]
     assert client.get(f"/recordings/{ROOM}/a.b").status_code == 422
     assert client.get(f"/recordings/{ROOM}/missing").status_code == 404
 
@@ -353,7 +292,7 @@ def test_pages_list_play_and_ledger_the_view(setup, monkeypatch: pytest.MonkeyPa
     assert client.get(f"/recordings/{ROOM}/{rid}").status_code == 404
     assert client.get(f"/recordings?room={ROOM}").status_code == 404
     assert f'href="/recordings/{ROOM}/' not in client.get("/recordings").text  # its own AUXA rooms only
-    denied = [(d["actor"], d["subject"]) for d in _kinds(engine, "auth.denied") if d.get("why") == "out of scope"]
+    denied = [(d["actor"], d["subject"]) for d in kinds(engine, "auth.denied") if d.get("why") == "out of scope"]
     assert [w for a, w in denied if a == "user:super"] == ["GET /recordings project:NOPE"]
     assert [w for a, w in denied if a == "user:coord_auxa"] == [f"GET /recordings/{ROOM}/{rid} room:{ROOM}",
                                                                f"GET /recordings room:{ROOM}"]

@@ -19,7 +19,7 @@ from av_monitor import service
 from av_monitor.recorder import SegmentInfo
 from config.settings import get_settings
 from tests.api_support import PASSWORD
-from tests.av_monitor.test_recordings import ROOM, ledger_segments, make_recording
+from tests.av_monitor.recording_support import ROOM, ledger_segments, make_recording
 from tests.e2e.support import CHROMIUM, LAUNCH_ARGS, SHOTS, need_chromium, serve
 
 # Every wait is bounded: page.evaluate itself has no timeout.
