@@ -11,6 +11,7 @@ from typing import Protocol
 
 from aiortc import MediaStreamTrack, RTCPeerConnection
 
+from av_monitor.forward import Fanout
 from av_monitor.models import StreamAlert
 from av_monitor.tracks import ViewerTrack
 
@@ -58,6 +59,7 @@ class Room:
     code: str
     publisher: Peer | None = None
     sources: dict[str, MediaStreamTrack] = field(default_factory=dict)  # kind -> publisher's track
+    fanouts: dict[str, Fanout] = field(default_factory=dict)  # kind -> publisher's encoded frames
     viewers: dict[str, Peer] = field(default_factory=dict)
     recorder: Recorder | None = None
     recording_id: str | None = None

@@ -24,6 +24,8 @@ class ViewerTrack(MediaStreamTrack):
         self.kind = kind
         self._source = source
         self._changed = asyncio.Event()
+        self.mime = ""  # the codec the viewer's connection negotiated (lower-case MIME type)
+        self.transcoding = False  # it follows decoded frames, so its sender encodes
 
     def follow(self, source: MediaStreamTrack | None) -> None:
         """Forward `source` from now on.
@@ -50,6 +52,12 @@ class ViewerTrack(MediaStreamTrack):
                     continue
             self._changed.clear()
             await self._changed.wait()
+
+    def request_keyframe(self) -> None:
+        """The viewer lost a picture: ask the publisher for a keyframe when forwarding its frames."""
+        request = getattr(self._source, "request_keyframe", None)
+        if request is not None:
+            request()
 
     def stop(self) -> None:
         """End this track and release its relay proxy."""

@@ -7,6 +7,12 @@ room's recorder, fed by buffered relay proxies (it must not lose frames; it hand
 encoding thread at once); and the viewers, each sender fed an unbuffered relay proxy (a slow
 viewer only ever holds the latest frame) through a `ViewerTrack` that survives publisher changes.
 
+Viewers forward (`webrtc_forward_viewers`, av_monitor.forward): a viewer whose connection takes the
+publisher's codec (the answer offers it only that one when the publisher is there) gets the
+publisher's encoded frames, packetized again, with keyframes asked of the publisher on joining and
+on the viewer's PLI; only a viewer that cannot take the codec, or the recorder, needs decoded frames,
+and only then does the publisher's track get decoded.
+
 Recording (`recording_mode`): "always" records a room whenever a publisher is connected;
 "schedule" (the default) records it only while an evaluation is scheduled there, as decided by
 `av_monitor.schedule.follow_schedule`, which this hub runs on its loop and which calls
@@ -21,6 +27,7 @@ new recording. A watchdog raises `av.alert` when a publisher sends no frames for
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from datetime import UTC, datetime
@@ -33,6 +40,7 @@ from aiortc.mediastreams import MediaStreamError
 
 from av_monitor import service
 from av_monitor.audit import AuditWriter
+from av_monitor.forward import attach, prefer
 from av_monitor.models import StreamAlert, StreamState
 from av_monitor.rooms import OfferError, Peer, Recorder, RecorderFactory, Room, TooManyViewers, new_id, new_recording_id
 from av_monitor.tracks import ViewerTrack
@@ -141,14 +149,20 @@ class RoomHub:
             logger.info("room %s: publisher %s replaced by %s", room_code, old.id, peer.id)
             await self._end_publisher(room, old, replaced=True)
         peer.pc.on("connectionstatechange", lambda: self._publisher_state(room, peer))
+        room.fanouts = {}
         for track in received:
+            if self.settings.webrtc_forward_viewers:
+                fanout = attach(peer.pc, track, on_frame=lambda: self._frame_arrived(room),
+                                decode_wanted=functools.partial(self._decode_wanted, room, track.kind),
+                                min_keyframe_interval=self.settings.webrtc_keyframe_min_interval_seconds)
+                if fanout is not None:
+                    room.fanouts[track.kind] = fanout
             self._spawn(self._drain(room, track))
         if room.recording_wanted:
             self._record(room, received)
         for viewer in room.viewers.values():
             for vt in viewer.tracks:
-                src = room.sources.get(vt.kind)
-                vt.follow(self.relay.subscribe(src, buffered=False) if src is not None else None)
+                vt.follow(self._feed(room, vt))
         self.audit.submit("av.publish", lambda s: service.log_publish(
             s, room_code=room_code, actor=actor, session_id=peer.id, started=True, recording_id=room.recording_id))
         logger.info("room %s: publisher %s connected (%s)", room_code, peer.id, ", ".join(sorted(room.sources)))
@@ -188,17 +202,37 @@ class RoomHub:
             room.recorder.add_track(self.relay.subscribe(track, buffered=True))
 
     async def _drain(self, room: Room, track: MediaStreamTrack) -> None:
-        """Consume the publisher's track (so the receiver never queues) and note when frames arrive."""
+        """Consume the publisher's decoded track (so the receiver never queues) and note when frames arrive."""
         sink = self.relay.subscribe(track, buffered=False)
         try:
             while True:
                 await sink.recv()
-                room.last_frame_mono, room.last_frame_at = time.monotonic(), datetime.now(UTC)
-                if room.stalled and room.publisher is not None:
-                    room.stalled = False
-                    logger.info("room %s: frames arrive again", room.code)
+                self._frame_arrived(room)
         except MediaStreamError:
             pass
+
+    @staticmethod
+    def _frame_arrived(room: Room) -> None:
+        room.last_frame_mono, room.last_frame_at = time.monotonic(), datetime.now(UTC)
+        if room.stalled and room.publisher is not None:
+            room.stalled = False
+            logger.info("room %s: frames arrive again", room.code)
+
+    @staticmethod
+    def _decode_wanted(room: Room, kind: str) -> bool:
+        """Someone needs the track decoded: the recorder, or a viewer that cannot take its codec."""
+        return room.recorder is not None or any(vt.transcoding and vt.kind == kind
+                                                for p in room.viewers.values() for vt in p.tracks)
+
+    def _feed(self, room: Room, vt: ViewerTrack) -> MediaStreamTrack | None:
+        """What a viewer track follows: the fanout when its codec is the publisher's, else decoded frames."""
+        fanout = room.fanouts.get(vt.kind)
+        if fanout is not None and vt.mime == fanout.mime:
+            vt.transcoding = False
+            return fanout.subscribe()
+        src = room.sources.get(vt.kind)
+        vt.transcoding = src is not None
+        return self.relay.subscribe(src, buffered=False) if src is not None else None
 
     def _publisher_state(self, room: Room, peer: Peer) -> None:
         state = peer.pc.connectionState
@@ -211,7 +245,7 @@ class RoomHub:
     async def _end_publisher(self, room: Room, peer: Peer, *, replaced: bool) -> None:
         """Close a publisher's connection; the recording, if any, notes the gap and waits for the next."""
         if room.publisher is peer:
-            room.publisher, room.sources = None, {}
+            room.publisher, room.sources, room.fanouts = None, {}, {}
             room.left_mono = time.monotonic()
         await peer.pc.close()
         if room.recorder is not None:
@@ -241,10 +275,15 @@ class RoomHub:
             await self._apply_offer(peer.pc, offer_sdp, publish=False)
             # The viewer's tracks exist before the answer is made, and follow the room's publisher.
             for transceiver in peer.pc.getTransceivers():
-                src = room.sources.get(transceiver.kind)
-                vt = ViewerTrack(transceiver.kind, self.relay.subscribe(src, buffered=False) if src else None)
+                fanout = room.fanouts.get(transceiver.kind)
+                if fanout is not None:
+                    prefer(transceiver, fanout.mime)  # answer with the publisher's codec: forwardable
+                vt = ViewerTrack(transceiver.kind, None)
+                vt.mime = str(transceiver._codecs[0].mimeType).lower() if transceiver._codecs else ""
                 peer.tracks.append(vt)
-                peer.pc.addTrack(vt)
+                sender = peer.pc.addTrack(vt)
+                _pass_keyframe_requests(sender, vt)
+                vt.follow(self._feed(room, vt))
             answer = await self._answer(peer.pc)
         except BaseException:
             await self._end_viewer(room, peer)
@@ -352,6 +391,17 @@ class RoomHub:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         # The recorders hand their last segments over while stopping; wait for those writes.
         await asyncio.get_running_loop().run_in_executor(None, self.audit.close)
+
+
+def _pass_keyframe_requests(sender: Any, vt: ViewerTrack) -> None:
+    """A viewer's PLI/FIR reaches the publisher when the viewer forwards (aiortc only flags its encoder)."""
+    flag_encoder = sender._send_keyframe
+
+    def keyframe() -> None:
+        flag_encoder()
+        vt.request_keyframe()
+
+    sender._send_keyframe = keyframe
 
 
 _hub: RoomHub | None = None

@@ -15,7 +15,13 @@ through CPU(N); rooms per core = 100 % / slope. "kept up" is recorded media seco
 seconds) from the ledger's `av.segment` durations (1.00 = real time). The memory run records
 `--memory-rooms` rooms with one viewer for `--minutes` and prints the RSS every minute and its slope.
 
+Designs (`--designs`, each a fresh service in this one run, so they compare as ratios under the same
+load): `forward` (viewers get the publisher's packets, YIDI_WEBRTC_FORWARD_VIEWERS=true, today's
+default) and `transcode` (one VP8 encode per viewer, the design before, as the baseline). The room
+steps and the memory run use the first design only.
+
     .venv/bin/python benchmarks/bench_av.py [--rooms 1,2,4,6,8] [--viewers 1,2,4] [--seconds 30] [--minutes 10]
+                                            [--designs forward,transcode]
 """
 
 from __future__ import annotations
@@ -126,11 +132,13 @@ def rss_mib(pid: int) -> float:
 class Bench:
     """The service, its publishers and viewers, and the measurements."""
 
-    def __init__(self, args: argparse.Namespace, work: Path) -> None:
-        self.args, self.work = args, work
+    def __init__(self, args: argparse.Namespace, work: Path, *, design: str, full: bool) -> None:
+        self.args, self.work, self.design, self.full = args, work, design, full
+        work.mkdir(parents=True, exist_ok=True)
         self.database = work / "bench.db"
         self.rooms = prepare_database(self.database, extra_rooms=max(max(args.rooms), args.memory_rooms) - 1)
-        env = {"YIDI_WEBRTC_RECORDING_LINGER_SECONDS": "3", "YIDI_RECORDING_X264_PRESET": args.preset}
+        env = {"YIDI_WEBRTC_RECORDING_LINGER_SECONDS": "3", "YIDI_RECORDING_X264_PRESET": args.preset,
+               "YIDI_WEBRTC_FORWARD_VIEWERS": "true" if design == "forward" else "false"}
         self.service = Service(self.database, work / "recordings", work / "service.log",
                                segment_seconds=args.segment_seconds, extra_env=env)
         self.packets = encode_loop(10, args.bitrate)
@@ -138,6 +146,7 @@ class Bench:
         self.sessions: dict[str, tuple[str, dict[str, str]]] = {}  # room -> (WHIP session URL, headers)
         self.viewers: list[RTCPeerConnection] = []
         self.rows: list[tuple[str, int, int, float, float, float, str]] = []
+        self.per_viewer: list[float] = []
 
     def recorded_seconds(self) -> float:
         return sum(float(p["duration"]) for p in ledger_payloads(self.database, "av.segment"))
@@ -188,23 +197,23 @@ class Bench:
 
     async def run(self) -> None:
         a = self.args
+        print(f"\ndesign {self.design}", flush=True)
         async with httpx.AsyncClient(base_url=self.service.base, timeout=60) as c:
             sup = await login(c, "super")
             idle = await self.measure("idle service")
             await self.set_rooms(c, 1)
             one = await self.measure("1 room recorded")
-            per_viewer = []
             for v in a.viewers:
                 await self.set_viewers(c, sup, v)
-                per_viewer.append((await self.measure(f"1 room + {v} viewer(s)") - one) / v)
+                self.per_viewer.append((await self.measure(f"1 room + {v} viewer(s)") - one) / v)
             await self.set_viewers(c, sup, 0)
             points = [(0, idle), (1, one)]
-            for n in a.rooms:
+            for n in a.rooms if self.full else []:
                 if n > 1:
                     await self.set_rooms(c, n)
                     points.append((n, await self.measure(f"{n} rooms recorded")))
-            self.report(points, per_viewer)
-            if a.minutes > 0:
+            self.report(points, self.per_viewer)
+            if a.minutes > 0 and self.full:
                 await self.memory(c, sup)
             for pc in [*self.publishers.values(), *self.viewers]:
                 await pc.close()
@@ -261,16 +270,28 @@ def main() -> None:
     p.add_argument("--segment-seconds", type=float, default=4.0)
     p.add_argument("--preset", default="veryfast", help="YIDI_RECORDING_X264_PRESET of the service")
     p.add_argument("--bitrate", type=int, default=800_000, help="publishers' VP8 bit rate (bit/s)")
+    p.add_argument("--designs", type=lambda s: s.split(","), default=["forward", "transcode"],
+                   help="viewer designs to measure, the first in full (forward, transcode)")
     args = p.parse_args()
+    print(f"publishers: {WIDTH}x{HEIGHT} {FPS} fps VP8 ~{args.bitrate // 1000} kbit/s + 48 kHz tone; "
+          f"service preset {args.preset}, {args.segment_seconds:g} s segments; {os.cpu_count()} CPUs", flush=True)
+    results: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="bench-av-") as tmp:
-        bench = Bench(args, Path(tmp))
-        print(f"publishers: {WIDTH}x{HEIGHT} {FPS} fps VP8 ~{args.bitrate // 1000} kbit/s + 48 kHz tone; "
-              f"service preset {args.preset}, {args.segment_seconds:g} s segments; {os.cpu_count()} CPUs", flush=True)
-        bench.service.start()
-        try:
-            asyncio.run(bench.run())
-        finally:
-            bench.service.stop()
+        for i, design in enumerate(args.designs):
+            bench = Bench(args, Path(tmp) / design, design=design, full=i == 0)
+            bench.service.start()
+            try:
+                asyncio.run(bench.run())
+            finally:
+                bench.service.stop()
+            results[design] = statistics.median(bench.per_viewer) if bench.per_viewer else float("nan")
+    if len(results) > 1:
+        print("\nCPU per extra viewer by design (median, % of a core): " + ", ".join(
+            f"{d} {v:.2f}" for d, v in results.items()))
+        base = results.get("transcode")
+        if base and "forward" in results and results["forward"] > 0:
+            print(f"forward / transcode: {results['forward'] / base:.3f} (transcode costs "
+                  f"{base / results['forward']:.0f}x as much per viewer)")
 
 
 if __name__ == "__main__":

@@ -185,6 +185,11 @@ class Settings(BaseSettings):
     webrtc_stream_stopped_seconds: float = Field(
         default=10.0, ge=1, le=3600, description="No frames this long from a connected publisher raises an alert."
     )
+    webrtc_forward_viewers: bool = Field(
+        default=True, description="Viewers get the publisher's encoded frames (no decode or encode per viewer); "
+                                  "false transcodes for every viewer as before (for comparison).")
+    webrtc_keyframe_min_interval_seconds: float = Field(
+        default=0.5, ge=0.05, le=60, description="Least time between keyframe requests (RTCP PLI) to a publisher.")
     webrtc_record_while_publishing: bool = Field(
         default=True, description="Automatic recording on/off (recording_mode decides when)."
     )

@@ -110,10 +110,10 @@ def settings_for(tmp_path: Path) -> Settings:
 
 
 @contextmanager
-def running(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-            factory: Callable[..., Any] | None) -> Iterator[tuple[str, webrtc.RoomHub]]:
+def running(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, factory: Callable[..., Any] | None,
+            settings: Settings | None = None) -> Iterator[tuple[str, webrtc.RoomHub]]:
     """The app served in a thread with a hub of test settings; the hub is shut down (the lead's hook) at the end."""
-    hub = webrtc.RoomHub(settings=settings_for(tmp_path), recorder_factory=factory)
+    hub = webrtc.RoomHub(settings=settings or settings_for(tmp_path), recorder_factory=factory)
     monkeypatch.setattr(webrtc, "_hub", hub)
     with serve(tmp_path, monkeypatch) as (base, _):
         try:
