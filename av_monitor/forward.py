@@ -20,6 +20,7 @@ This reaches into aiortc 1.x's receiver (`_RTCRtpReceiver__decoder_queue`, `_sen
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import queue
 import time
@@ -32,7 +33,7 @@ from aiortc.mediastreams import MediaStreamError
 from av.packet import Packet
 
 logger = logging.getLogger(__name__)
-_QUEUE_ATTR = "_RTCRtpReceiver__decoder_queue"
+DECODER_QUEUE = "_RTCRtpReceiver__decoder_queue"
 VIDEO_QUEUE = 60  # frames a forwarding viewer may hold (4 s at 15 fps) before it drops to a keyframe
 AUDIO_QUEUE = 100  # 2 s of 20 ms Opus frames
 
@@ -54,6 +55,7 @@ class PacketSource(MediaStreamTrack):
     def __init__(self, fanout: Fanout) -> None:
         super().__init__()
         self.kind = fanout.kind
+        self.mime = fanout.mime
         self._fanout = fanout
         self._queue: asyncio.Queue[Packet | None] = asyncio.Queue(
             VIDEO_QUEUE if fanout.kind == "video" else AUDIO_QUEUE)
@@ -75,6 +77,7 @@ class PacketSource(MediaStreamTrack):
         packet = Packet(data)
         packet.pts = timestamp
         packet.time_base = self._fanout.time_base
+        packet.is_keyframe = key  # for the recorder (the sender packetizes it either way)
         self._queue.put_nowait(packet)
 
     def end(self) -> None:
@@ -106,14 +109,15 @@ class PacketSource(MediaStreamTrack):
 class Fanout:
     """The encoded frames of one publisher track, copied to every forwarding viewer."""
 
-    def __init__(self, *, kind: str, mime: str, clock_rate: int, receiver: Any, on_frame: Callable[[], None],
-                 min_keyframe_interval: float) -> None:
+    def __init__(self, *, kind: str, mime: str, clock_rate: int, ask_keyframe: Callable[[], None],
+                 on_frame: Callable[[], None], min_keyframe_interval: float) -> None:
         self.kind, self.mime = kind, mime.lower()
         self.time_base = Fraction(1, clock_rate)
         self.subscribers: set[PacketSource] = set()
         self.frames = 0
         self.keyframe_requests = 0
-        self._receiver = receiver
+        self.bytes = 0
+        self._ask_keyframe = ask_keyframe
         self._on_frame = on_frame
         self._min_interval = min_keyframe_interval
         self._last_request = -float("inf")
@@ -121,6 +125,7 @@ class Fanout:
     def push(self, codec: Any, frame: Any) -> bool:
         """Hand a reassembled frame to every subscriber (on the loop); True when it is a keyframe."""
         self.frames += 1
+        self.bytes += len(frame.data)
         self._on_frame()
         key = is_keyframe(codec.mimeType, frame.data)
         for source in list(self.subscribers):
@@ -136,14 +141,13 @@ class Fanout:
         return source
 
     def request_keyframe(self) -> None:
-        """Ask the publisher for a keyframe (RTCP PLI), rate-limited."""
+        """Ask the source (publisher or encoder) for a keyframe, rate-limited."""
         now = time.monotonic()
         if self.kind != "video" or now - self._last_request < self._min_interval:
             return
         self._last_request = now
         self.keyframe_requests += 1
-        for source in self._receiver.getSynchronizationSources():
-            asyncio.ensure_future(self._receiver._send_rtcp_pli(source.source))
+        self._ask_keyframe()
 
     def end(self) -> None:
         """The publisher's track ended."""
@@ -184,6 +188,12 @@ class TeeQueue:
         return getattr(self._inner, name)  # get() and the rest, for a decoder thread started later
 
 
+def send_pli(receiver: Any) -> None:
+    """Ask a publisher for a keyframe: RTCP PLI to each of its synchronization sources."""
+    for source in receiver.getSynchronizationSources():
+        asyncio.ensure_future(receiver._send_rtcp_pli(source.source))
+
+
 def attach(pc: RTCPeerConnection, track: MediaStreamTrack, *, on_frame: Callable[[], None],
            decode_wanted: Callable[[], bool], min_keyframe_interval: float) -> Fanout | None:
     """Tee the receiver of `track` into a new Fanout; None when this aiortc offers no way in (then transcode)."""
@@ -191,15 +201,16 @@ def attach(pc: RTCPeerConnection, track: MediaStreamTrack, *, on_frame: Callable
         receiver = transceiver.receiver
         if receiver.track is not track:
             continue
-        inner = getattr(receiver, _QUEUE_ATTR, None)
+        inner = getattr(receiver, DECODER_QUEUE, None)
         codecs = getattr(transceiver, "_codecs", None)
         if not isinstance(inner, queue.Queue) or not codecs or not hasattr(receiver, "_send_rtcp_pli"):
             logger.warning("forwarding unavailable with this aiortc (receiver internals differ): transcoding")
             return None
         codec = codecs[0]
-        fanout = Fanout(kind=track.kind, mime=codec.mimeType, clock_rate=codec.clockRate, receiver=receiver,
-                        on_frame=on_frame, min_keyframe_interval=min_keyframe_interval)
-        setattr(receiver, _QUEUE_ATTR, TeeQueue(inner, fanout, decode_wanted))
+        fanout = Fanout(kind=track.kind, mime=codec.mimeType, clock_rate=codec.clockRate,
+                        ask_keyframe=functools.partial(send_pli, receiver), on_frame=on_frame,
+                        min_keyframe_interval=min_keyframe_interval)
+        setattr(receiver, DECODER_QUEUE, TeeQueue(inner, fanout, decode_wanted))
         return fanout
     return None
 

@@ -1,4 +1,10 @@
-"""Encoding of one recording run (between reconnects) into fragmented MP4: H.264 + AAC/Opus, fixed-time GOP."""
+"""One recording run (between reconnects) into fragmented MP4: H.264 + AAC/Opus, one segment per fragment.
+
+Video is either encoded here from decoded pictures (libx264, an IDR at every segment boundary) or,
+on the remux path, an H.264 publisher's frames muxed as they came (segments start at the publisher's
+keyframes, asked for near each boundary). Audio is always decoded and encoded (cheap, and it keeps
+the timeline continuous).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,7 @@ from fractions import Fraction
 import av
 import numpy as np
 
+from av_monitor.rec_remux import add_video_stream, is_cut, parameter_sets
 from av_monitor.rec_segments import FragmentSplitter
 from av_monitor.rec_timing import TrackClock
 from config.settings import Settings
@@ -36,8 +43,13 @@ class RunEncoder:
     """Encode one run's frames; emits the init segment, then each fragment with its start and duration."""
 
     def __init__(self, *, settings: Settings, origin: float, size: tuple[int, int] | None,
-                 on_init: Callable[[bytes], None], on_fragment: FragmentCallback) -> None:
+                 on_init: Callable[[bytes], None], on_fragment: FragmentCallback, remux: bool = False) -> None:
         self._s = settings
+        # Remux: video comes as H.264 packets; audio before the first keyframe is dropped (the run starts there).
+        self.remux = remux
+        self._shift = 0.0  # remux: the first keyframe's time, the run's zero
+        self._sets = b""  # remux: the run's SPS/PPS
+        self.skipped_packets = 0
         self.origin = origin
         self.size = size  # the recording's picture size, fixed once known (later runs reuse it)
         self._on_fragment = on_fragment
@@ -78,6 +90,8 @@ class RunEncoder:
     def video(self, frame: av.VideoFrame, pts: int | None, time_base: Fraction | None,
               arrival: float, serial: int) -> None:
         """Add a decoded picture."""
+        if self.remux:
+            return  # a remux run takes packets only (the recorder starts a new run for decoded video)
         t = self._clock(serial).seconds(pts, time_base, arrival)
         if self._container is None:
             self._open((frame.width, frame.height))
@@ -85,10 +99,43 @@ class RunEncoder:
         self._encode_picture(self._fit(frame), t)
         self.video_frames += 1
 
+    def video_packet(self, packet: av.Packet, pts: int | None, time_base: Fraction | None,
+                     arrival: float, serial: int) -> bool:
+        """Add an H.264 frame as it came (remux); False when it needs a new run (new SPS/PPS, or not a remux run)."""
+        data, key = bytes(packet), bool(packet.is_keyframe)
+        if self._container is None:
+            if not key:
+                self.skipped_packets += 1  # a run starts at a keyframe
+                return True
+            self.remux = True
+            self._open(None, keyframe=data)
+            self._shift = self._clock(serial).seconds(pts, time_base, arrival)
+        elif not self.remux or (key and (sets := parameter_sets(data)) and sets != self._sets):
+            return False
+        assert self._container is not None and self._vstream is not None
+        t = self._clock(serial).seconds(pts, time_base, arrival) - self._shift
+        self._fill_audio_gap(t)
+        vpts = max(round(t * VIDEO_CLOCK), self._last_vpts + 1)
+        cut = key and is_cut(vpts / VIDEO_CLOCK, self._next_key if self._key_times else None)
+        if cut:
+            self._key_times.append(vpts / VIDEO_CLOCK)
+            self._next_key = vpts / VIDEO_CLOCK + self._seg
+        out = av.Packet(data)
+        out.pts = out.dts = vpts
+        out.time_base = VIDEO_TB
+        out.stream = self._vstream
+        out.is_keyframe = cut  # the muxer starts a fragment (a segment) at each sync sample
+        self._last_vpts, self._last_vt = vpts, vpts / VIDEO_CLOCK
+        self._container.mux(out)
+        self.video_frames += 1
+        return True
+
     def audio(self, frame: av.AudioFrame, pts: int | None, time_base: Fraction | None,
               arrival: float, serial: int) -> None:
         """Add decoded audio samples."""
-        t = self._clock(serial).seconds(pts, time_base, arrival)
+        if self.remux and self._container is None:
+            return  # the run starts at the first keyframe
+        t = self._clock(serial).seconds(pts, time_base, arrival) - self._shift
         chunks = [f.to_ndarray() for f in self._resampler.resample(frame)]
         if not chunks:
             return
@@ -108,11 +155,21 @@ class RunEncoder:
         self._keepalive_video()
 
     # --- output ------------------------------------------------------------------------------------
-    def _open(self, size: tuple[int, int] | None) -> None:
+    def _open(self, size: tuple[int, int] | None, keyframe: bytes | None = None) -> None:
+        container = av.open(self._splitter, mode="w", format="mp4", options={"movflags": MOVFLAGS})
+        if keyframe is not None:
+            try:
+                v = add_video_stream(container, keyframe)
+            except BaseException:
+                container.close()
+                raise
+            self.size, self._sets = (v.codec_context.width, v.codec_context.height), parameter_sets(keyframe)
+            v.time_base = VIDEO_TB
+            self._add_audio(container, v)
+            return
         if self.size is None:
             w, h = size or (self._s.recording_default_width, self._s.recording_default_height)
             self.size = (w - w % 2, h - h % 2)
-        container = av.open(self._splitter, mode="w", format="mp4", options={"movflags": MOVFLAGS})
         v = container.add_stream("libx264", rate=25, options={
             "preset": self._s.recording_x264_preset, "tune": "zerolatency", "crf": str(self._s.recording_x264_crf),
             # Keyframes only where the recorder forces them (segment starts): fixed-time GOP, one fragment each.
@@ -123,6 +180,9 @@ class RunEncoder:
         v.time_base = VIDEO_TB
         v.codec_context.time_base = VIDEO_TB
         v.codec_context.thread_count = self._s.recording_x264_threads
+        self._add_audio(container, v)
+
+    def _add_audio(self, container: av.container.OutputContainer, v: av.VideoStream) -> None:
         a = container.add_stream(self._s.recording_audio_codec, rate=AUDIO_RATE, layout=self._layout)
         assert isinstance(a, av.AudioStream)
         a.bit_rate = self._s.recording_audio_bitrate
@@ -172,7 +232,7 @@ class RunEncoder:
         self._mux(self._vstream.encode(frame))
 
     def _keepalive_video(self) -> None:
-        if self._container is None:
+        if self._container is None or self.remux:  # remux: no encoder to repeat a picture with
             return
         audio_t = self._audio_written / AUDIO_RATE
         if audio_t > self._next_key + VIDEO_KEEPALIVE and self._last_vt < self._next_key:
@@ -224,14 +284,15 @@ class RunEncoder:
             self._open(None)
         if self._container is None:
             return
-        if self._last_vt < 0:
+        if self._last_vt < 0 and not self.remux:
             self._encode_picture(self._black(), 0.0)
         assert self._vstream is not None and self._astream is not None
         if self._abuf.shape[1]:
             pad = np.zeros((self._channels, self._frame_size - self._abuf.shape[1]), dtype=np.float32)
             self._encode_audio(np.concatenate([self._abuf, pad], axis=1))
             self._abuf = self._abuf[:, :0]
-        self._mux(self._vstream.encode(None))
+        if not self.remux:
+            self._mux(self._vstream.encode(None))
         self._mux(self._astream.encode(None))
         self._container.close()
         self._container = None

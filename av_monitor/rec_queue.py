@@ -18,7 +18,7 @@ class QueueItem:
     """A frame (with what the event loop knew when it arrived) or a control message."""
 
     kind: ItemKind
-    frame: av.AudioFrame | av.VideoFrame | None = None
+    frame: av.AudioFrame | av.VideoFrame | av.Packet | None = None
     pts: int | None = None
     time_base: Fraction | None = None
     arrival: float = 0.0

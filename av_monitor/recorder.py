@@ -1,11 +1,14 @@
 """Room recorder: aiortc tracks in, HLS (fMP4 segments) out, encoding in a worker thread.
 
-The event loop only receives decoded frames and hands them to a bounded queue (dropping, never
-blocking, when the encoder falls behind). One thread per room encodes H.264 + AAC into fragmented
-MP4; every fragment is one segment starting with an IDR frame, written to a temporary name, renamed,
-hashed, reported through `on_segment` and then listed in the playlist. A crash loses at most the
-segment being written. `track_ended()` followed by `add_track()` continues the same recording with a
-discontinuity (new init segment, `gap_before=True`).
+The event loop only receives frames and hands them to a bounded queue (dropping, never blocking,
+when the encoder falls behind). One thread per room encodes H.264 + AAC into fragmented MP4, or,
+when the video track gives H.264 packets (`av_monitor.forward.PacketSource`), muxes them as they
+came and asks the publisher for a keyframe near each segment boundary (`rec_remux`). Every fragment
+is one segment starting with an IDR frame, written to a temporary name, renamed, hashed, reported
+through `on_segment` and then listed in the playlist. A crash loses at most the segment being
+written. `track_ended()` followed by `add_track()` continues the same recording with a
+discontinuity (new init segment, `gap_before=True`); so does a remuxed publisher's change of
+picture size (new SPS/PPS).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from aiortc.mediastreams import MediaStreamError
 
 from av_monitor.rec_encode import RunEncoder
 from av_monitor.rec_queue import FrameQueue, ItemKind, QueueItem
+from av_monitor.rec_remux import KeyframePacer, RemuxError
 from av_monitor.rec_segments import PLAYLIST_NAME, Playlist, PlaylistEntry, sha256_hex, write_atomic
 from config.settings import Settings, get_settings
 
@@ -50,6 +54,7 @@ class SegmentInfo:
     # Beyond the shared interface: the init segment (codec set-up) a player loads before this segment.
     init_path: Path | None = None
     init_sha256: str = ""
+    video: str = "transcode"  # how the run's video was recorded: "remux" (as the publisher sent it) or "transcode"
 
 
 @dataclass
@@ -88,6 +93,7 @@ class RoomRecorder:
         self._last_drop_log = 0.0
         self._stopping = False
         self._clock_resets = 0
+        self._remux = False  # the current video track gives H.264 packets
         self.segments: list[SegmentInfo] = []
         self._thread = threading.Thread(target=self._work, name=f"recorder-{room_code}", daemon=True)
         self._thread.start()
@@ -119,6 +125,8 @@ class RoomRecorder:
             raise RuntimeError("recorder is stopped")
         if track.kind not in ("audio", "video"):
             raise ValueError(f"unsupported track kind {track.kind!r}")
+        if track.kind == "video":
+            self._remux = bool(getattr(track, "mime", "") == "video/h264" and self._s.recording_remux)
         task = asyncio.get_running_loop().create_task(self._pump(track, next(self._serials)))
         self._pumps.add(task)
         task.add_done_callback(self._pumps.discard)
@@ -150,13 +158,19 @@ class RoomRecorder:
 
     async def _pump_frames(self, track: MediaStreamTrack, serial: int) -> None:
         kind: ItemKind = "audio" if track.kind == "audio" else "video"
+        pacer = KeyframePacer(self._s.recording_segment_seconds)
         while True:
             try:
                 frame = await track.recv()
             except MediaStreamError:
                 logger.info("room %s: %s track ended", self.room_code, kind)
                 return
-            if not isinstance(frame, av.AudioFrame | av.VideoFrame):
+            if isinstance(frame, av.Packet):
+                if kind != "video":
+                    continue
+                if pacer.due(time.monotonic(), bool(frame.is_keyframe)):
+                    track.request_keyframe()  # type: ignore[attr-defined]  # a PacketSource's
+            elif not isinstance(frame, av.AudioFrame | av.VideoFrame):
                 continue
             item = QueueItem(kind, frame, frame.pts, frame.time_base, time.monotonic(), serial)
             if not self._queue.put_frame(item):
@@ -187,12 +201,23 @@ class RoomRecorder:
             if run is None:
                 run = self._start_run(item.arrival)
             try:
-                if item.kind == "video":
+                if isinstance(item.frame, av.Packet):
+                    if not run.encoder.video_packet(item.frame, item.pts, item.time_base, item.arrival,
+                                                    item.track_serial):
+                        # New SPS/PPS (picture size changed): a new init segment, after a discontinuity.
+                        self._close_run(run)
+                        self._gap_pending = True
+                        run = self._start_run(item.arrival)
+                        run.encoder.video_packet(item.frame, item.pts, item.time_base, item.arrival,
+                                                 item.track_serial)
+                elif item.kind == "video":
                     assert isinstance(item.frame, av.VideoFrame)
                     run.encoder.video(item.frame, item.pts, item.time_base, item.arrival, item.track_serial)
                 else:
                     assert isinstance(item.frame, av.AudioFrame)
                     run.encoder.audio(item.frame, item.pts, item.time_base, item.arrival, item.track_serial)
+            except RemuxError as exc:
+                logger.warning("room %s: video frame not recorded: %s", self.room_code, exc)
             except (av.FFmpegError, ValueError):
                 logger.exception("room %s: %s frame not recorded", self.room_code, item.kind)
             except Exception:
@@ -215,7 +240,8 @@ class RoomRecorder:
         def on_fragment(data: bytes, start: float, duration: float) -> None:
             self._close_segment(run, data, start, duration)
 
-        encoder = RunEncoder(settings=self._s, origin=origin, size=self._size, on_init=on_init, on_fragment=on_fragment)
+        encoder = RunEncoder(settings=self._s, origin=origin, size=self._size, on_init=on_init,
+                             on_fragment=on_fragment, remux=self._remux)
         run = _Run(encoder, wall, init_name, self._gap_pending)
         self._gap_pending = False
         return run
@@ -239,6 +265,7 @@ class RoomRecorder:
             sha256=sha256_hex(data), duration=duration, started_at=run.wall_origin + timedelta(seconds=start),
             gap_before=run.gap_before and run.segments == 0,
             init_path=self.directory / run.init_name, init_sha256=run.init_sha256,
+            video="remux" if run.encoder.remux else "transcode",
         )
         run.segments += 1
         self.segments.append(info)

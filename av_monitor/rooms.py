@@ -13,6 +13,7 @@ from aiortc import MediaStreamTrack, RTCPeerConnection
 
 from av_monitor.forward import Fanout
 from av_monitor.models import StreamAlert
+from av_monitor.thumbs import Thumbnailer
 from av_monitor.tracks import ViewerTrack
 
 MAX_ALERTS_KEPT = 20
@@ -60,6 +61,8 @@ class Room:
     publisher: Peer | None = None
     sources: dict[str, MediaStreamTrack] = field(default_factory=dict)  # kind -> publisher's track
     fanouts: dict[str, Fanout] = field(default_factory=dict)  # kind -> publisher's encoded frames
+    recorder_remux: bool = False  # the recorder takes the publisher's H.264 packets (no decoded video)
+    thumbs: Thumbnailer | None = None  # the wall tiles' shared small encode, while a tile watches
     viewers: dict[str, Peer] = field(default_factory=dict)
     recorder: Recorder | None = None
     recording_id: str | None = None

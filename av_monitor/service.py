@@ -50,6 +50,8 @@ def log_segment(session: Session, *, info: SegmentFacts) -> LedgerEntry:
     init_path, init_sha = getattr(info, "init_path", None), getattr(info, "init_sha256", None)
     if init_path is not None and init_sha:
         payload.update(init=Path(init_path).name, init_sha256=init_sha)
+    # How the video was recorded: "remux" (the publisher's H.264 as it came) or "transcode" (decoded, libx264).
+    payload["video"] = str(getattr(info, "video", "transcode"))
     return ledger.append(session, kind="av.segment", subject=subject(info.room_code), payload=payload)
 
 

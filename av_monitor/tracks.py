@@ -26,6 +26,7 @@ class ViewerTrack(MediaStreamTrack):
         self._changed = asyncio.Event()
         self.mime = ""  # the codec the viewer's connection negotiated (lower-case MIME type)
         self.transcoding = False  # it follows decoded frames, so its sender encodes
+        self.layer = "full"  # "thumb": a wall tile's shared thumbnail (video only)
 
     def follow(self, source: MediaStreamTrack | None) -> None:
         """Forward `source` from now on.

@@ -12,9 +12,9 @@ written to the ledger (`av.view`).
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session, select
 
@@ -152,18 +152,22 @@ async def whip_stop(session_id: str, room: Annotated[Room, Depends(publisher_roo
     return Response(status_code=200)
 
 
+Layer = Annotated[Literal["full", "thumb"], Query(
+    description="full: the room's own stream; thumb: the wall tile's small picture, one encode per room")]
+
+
 @router.post("/rooms/{code}/whep", status_code=201, response_class=Response, responses={
     **_CREATED, 429: {"description": "The room has the most viewers allowed", "content": _ERROR_REF}},
     openapi_extra=_SDP_BODY)
 async def whep_view(code: str, request: Request, session: SessionDep, room: Annotated[Room, Depends(viewer_room)],
-                    who: Staff) -> Response:
+                    who: Staff, layer: Layer = "full") -> Response:
     """Watch the room live (WHEP): SDP offer (receive only) in, SDP answer out. The view is ledgered."""
     hub = get_hub()
     offer = await _offer(request, hub.settings.webrtc_max_sdp_bytes)
     if isinstance(offer, Response):
         return offer
     try:
-        session_id, answer = await hub.view(room.code, offer, actor=who.actor)
+        session_id, answer = await hub.view(room.code, offer, actor=who.actor, layer=layer)
     except OfferError as exc:
         return error(400, exc.field, str(exc))
     except TooManyViewers as exc:

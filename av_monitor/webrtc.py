@@ -38,12 +38,11 @@ from aiortc import MediaStreamTrack, RTCConfiguration, RTCIceServer, RTCPeerConn
 from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamError
 
-from av_monitor import service
+from av_monitor import feeds, service
 from av_monitor.audit import AuditWriter
 from av_monitor.forward import attach, prefer
 from av_monitor.models import StreamAlert, StreamState
 from av_monitor.rooms import OfferError, Peer, Recorder, RecorderFactory, Room, TooManyViewers, new_id, new_recording_id
-from av_monitor.tracks import ViewerTrack
 from config.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -137,11 +136,19 @@ class RoomHub:
         peer.pc.on("track", received.append)
         try:
             await self._apply_offer(peer.pc, offer_sdp, publish=True)
+            if self.settings.webrtc_publish_video_codec:
+                for transceiver in peer.pc.getTransceivers():
+                    if transceiver.kind == "video":  # the codec the recorder can remux, when offered
+                        prefer(transceiver, self.settings.webrtc_publish_video_codec.lower())
             answer = await self._answer(peer.pc)
         except BaseException:
             await peer.pc.close()
             raise
         old = room.publisher
+        # A second video track in the offer is the publisher's low layer for wall tiles (the kiosk sends one).
+        videos = [t for t in received if t.kind == "video"]
+        layer = videos[1] if len(videos) > 1 else None
+        received = [t for t in received if t is not layer and (t.kind != "video" or t is videos[0])]
         room.publisher, room.sources = peer, {t.kind: t for t in received}
         room.publisher_mono, room.left_mono, room.stalled = time.monotonic(), None, False
         room.last_frame_mono = None
@@ -153,16 +160,22 @@ class RoomHub:
         for track in received:
             if self.settings.webrtc_forward_viewers:
                 fanout = attach(peer.pc, track, on_frame=lambda: self._frame_arrived(room),
-                                decode_wanted=functools.partial(self._decode_wanted, room, track.kind),
+                                decode_wanted=functools.partial(feeds.decode_wanted, room, track.kind),
                                 min_keyframe_interval=self.settings.webrtc_keyframe_min_interval_seconds)
                 if fanout is not None:
                     room.fanouts[track.kind] = fanout
             self._spawn(self._drain(room, track))
+        if layer is not None and self.settings.webrtc_forward_viewers:
+            thumb = attach(peer.pc, layer, on_frame=lambda: None, decode_wanted=lambda: False,
+                           min_keyframe_interval=self.settings.webrtc_keyframe_min_interval_seconds)
+            if thumb is not None:
+                room.fanouts["thumb"] = thumb  # forwarded to wall tiles as it came: no thumbnail encode
         if room.recording_wanted:
             self._record(room, received)
+        feeds.stop_thumbs(room)  # the old publisher's pictures
         for viewer in room.viewers.values():
             for vt in viewer.tracks:
-                vt.follow(self._feed(room, vt))
+                vt.follow(feeds.feed(room, vt, self.relay, self.settings))
         self.audit.submit("av.publish", lambda s: service.log_publish(
             s, room_code=room_code, actor=actor, session_id=peer.id, started=True, recording_id=room.recording_id))
         logger.info("room %s: publisher %s connected (%s)", room_code, peer.id, ", ".join(sorted(room.sources)))
@@ -197,9 +210,14 @@ class RoomHub:
                 room.recording_id = None
                 return
             logger.info("room %s: recording %s started", code, room.recording_id)
+        fanout = room.fanouts.get("video")
+        room.recorder_remux = bool(self.settings.recording_remux and fanout is not None and fanout.mime == "video/h264")
         for track in tracks:
-            # Buffered: the recorder must not lose frames, and it hands each to its thread at once.
-            room.recorder.add_track(self.relay.subscribe(track, buffered=True))
+            if track.kind == "video" and room.recorder_remux and fanout is not None:
+                room.recorder.add_track(fanout.subscribe())  # H.264 packets as they came: a remux, no decoder
+            else:
+                # Buffered: the recorder must not lose frames, and it hands each to its thread at once.
+                room.recorder.add_track(self.relay.subscribe(track, buffered=True))
 
     async def _drain(self, room: Room, track: MediaStreamTrack) -> None:
         """Consume the publisher's decoded track (so the receiver never queues) and note when frames arrive."""
@@ -218,22 +236,6 @@ class RoomHub:
             room.stalled = False
             logger.info("room %s: frames arrive again", room.code)
 
-    @staticmethod
-    def _decode_wanted(room: Room, kind: str) -> bool:
-        """Someone needs the track decoded: the recorder, or a viewer that cannot take its codec."""
-        return room.recorder is not None or any(vt.transcoding and vt.kind == kind
-                                                for p in room.viewers.values() for vt in p.tracks)
-
-    def _feed(self, room: Room, vt: ViewerTrack) -> MediaStreamTrack | None:
-        """What a viewer track follows: the fanout when its codec is the publisher's, else decoded frames."""
-        fanout = room.fanouts.get(vt.kind)
-        if fanout is not None and vt.mime == fanout.mime:
-            vt.transcoding = False
-            return fanout.subscribe()
-        src = room.sources.get(vt.kind)
-        vt.transcoding = src is not None
-        return self.relay.subscribe(src, buffered=False) if src is not None else None
-
     def _publisher_state(self, room: Room, peer: Peer) -> None:
         state = peer.pc.connectionState
         if room.publisher is not peer or state not in ("failed", "closed"):
@@ -247,6 +249,7 @@ class RoomHub:
         if room.publisher is peer:
             room.publisher, room.sources, room.fanouts = None, {}, {}
             room.left_mono = time.monotonic()
+            feeds.stop_thumbs(room)
         await peer.pc.close()
         if room.recorder is not None:
             room.recorder.track_ended()
@@ -263,8 +266,11 @@ class RoomHub:
         await self._end_publisher(room, room.publisher, replaced=False)
         return True
 
-    async def view(self, room_code: str, offer_sdp: str, *, actor: str) -> tuple[str, str]:
-        """Accept a WHEP offer; returns (session id, SDP answer). Works before the publisher arrives."""
+    async def view(self, room_code: str, offer_sdp: str, *, actor: str, layer: str = "full") -> tuple[str, str]:
+        """Accept a WHEP offer; returns (session id, SDP answer). Works before the publisher arrives.
+
+        `layer="thumb"` (wall tiles): the video is the room's shared thumbnail, when the viewer takes VP8.
+        """
         self._started()
         room = self._room(room_code)
         if len(room.viewers) >= self.settings.webrtc_max_viewers_per_room:
@@ -275,15 +281,10 @@ class RoomHub:
             await self._apply_offer(peer.pc, offer_sdp, publish=False)
             # The viewer's tracks exist before the answer is made, and follow the room's publisher.
             for transceiver in peer.pc.getTransceivers():
-                fanout = room.fanouts.get(transceiver.kind)
-                if fanout is not None:
-                    prefer(transceiver, fanout.mime)  # answer with the publisher's codec: forwardable
-                vt = ViewerTrack(transceiver.kind, None)
-                vt.mime = str(transceiver._codecs[0].mimeType).lower() if transceiver._codecs else ""
+                vt = feeds.viewer_track(room, transceiver, layer)
                 peer.tracks.append(vt)
-                sender = peer.pc.addTrack(vt)
-                _pass_keyframe_requests(sender, vt)
-                vt.follow(self._feed(room, vt))
+                feeds.pass_keyframe_requests(peer.pc.addTrack(vt), vt)
+                vt.follow(feeds.feed(room, vt, self.relay, self.settings))
             answer = await self._answer(peer.pc)
         except BaseException:
             await self._end_viewer(room, peer)
@@ -300,6 +301,8 @@ class RoomHub:
         room.viewers.pop(peer.id, None)
         for vt in peer.tracks:
             vt.stop()
+        if not any(vt.layer == "thumb" for p in room.viewers.values() for vt in p.tracks):
+            feeds.stop_thumbs(room)
         await peer.pc.close()
 
     async def stop_viewing(self, room_code: str, session_id: str) -> bool:
@@ -391,17 +394,6 @@ class RoomHub:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         # The recorders hand their last segments over while stopping; wait for those writes.
         await asyncio.get_running_loop().run_in_executor(None, self.audit.close)
-
-
-def _pass_keyframe_requests(sender: Any, vt: ViewerTrack) -> None:
-    """A viewer's PLI/FIR reaches the publisher when the viewer forwards (aiortc only flags its encoder)."""
-    flag_encoder = sender._send_keyframe
-
-    def keyframe() -> None:
-        flag_encoder()
-        vt.request_keyframe()
-
-    sender._send_keyframe = keyframe
 
 
 _hub: RoomHub | None = None

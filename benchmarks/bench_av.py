@@ -16,9 +16,12 @@ seconds) from the ledger's `av.segment` durations (1.00 = real time). The memory
 `--memory-rooms` rooms with one viewer for `--minutes` and prints the RSS every minute and its slope.
 
 Designs (`--designs`, each a fresh service in this one run, so they compare as ratios under the same
-load): `forward` (viewers get the publisher's packets, YIDI_WEBRTC_FORWARD_VIEWERS=true, today's
-default) and `transcode` (one VP8 encode per viewer, the design before, as the baseline). The room
-steps and the memory run use the first design only.
+load): `forward` (today's defaults: H.264 publishers, recorded by remux, viewers get the publisher's
+packets), `forward-vp8` (VP8 publishers: viewers forward, the recorder decodes and encodes) and
+`transcode` (VP8 publishers, one VP8 encode per viewer and x264 per room: the design before, the
+baseline). Each design measures idle, one recorded room and the viewer steps; the room steps, the
+wall and the memory run use the first design only. The publishers' video is encoded once at start-up
+(VP8 or H.264 baseline, a keyframe every 2 s) and looped.
 
     .venv/bin/python benchmarks/bench_av.py [--rooms 1,2,4,6,8] [--viewers 1,2,4] [--seconds 30] [--minutes 10]
                                             [--designs forward,transcode]
@@ -70,16 +73,24 @@ def camera_picture(n: int, rng: np.random.Generator, background: np.ndarray) -> 
     return np.vstack([np.clip(luma, 0, 255).astype(np.uint8), chroma])
 
 
-def encode_loop(seconds: int, bitrate: int) -> list[bytes]:
-    """`seconds` of camera-like video as VP8 packets (a keyframe every 2 s, so any loop start decodes)."""
+# design -> (publishers' codec, YIDI_WEBRTC_FORWARD_VIEWERS, YIDI_RECORDING_REMUX)
+DESIGNS = {"forward": ("video/H264", True, True), "forward-vp8": ("video/VP8", True, False),
+           "transcode": ("video/VP8", False, False)}
+
+
+def encode_loop(seconds: int, bitrate: int, mime: str = "video/VP8") -> list[bytes]:
+    """`seconds` of camera-like video as VP8 or H.264 packets (a keyframe every 2 s, so any loop start decodes)."""
     rng = np.random.default_rng(7)
     yy, xx = np.mgrid[0:HEIGHT, 0:WIDTH]
     background = (110 + 40 * np.sin(xx / 17.0) * np.cos(yy / 23.0) + (xx // 80 % 2) * 20).astype(np.uint8)
-    codec = av.CodecContext.create("libvpx", "w")
+    codec = av.CodecContext.create("libvpx" if mime == "video/VP8" else "libx264", "w")
     codec.width, codec.height, codec.pix_fmt = WIDTH, HEIGHT, "yuv420p"
     codec.framerate, codec.time_base = Fraction(FPS), Fraction(1, FPS)
     codec.bit_rate, codec.gop_size = bitrate, 2 * FPS
-    codec.options = {"deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0"}
+    codec.options = ({"deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0"} if mime == "video/VP8" else
+                     # as a browser sends it: baseline, no B-frames, SPS/PPS before every IDR
+                     {"preset": "veryfast", "tune": "zerolatency", "profile": "baseline",
+                      "x264-params": f"keyint={2 * FPS}:min-keyint={2 * FPS}:scenecut=0:repeat-headers=1"})
     packets: list[bytes] = []
     for n in range(seconds * FPS):
         frame = av.VideoFrame.from_ndarray(camera_picture(n, rng, background), format="yuv420p")
@@ -90,7 +101,7 @@ def encode_loop(seconds: int, bitrate: int) -> list[bytes]:
 
 
 class PacketVideoTrack(MediaStreamTrack):
-    """Paced 15 fps video from pre-encoded VP8 packets, looped."""
+    """Paced 15 fps video from pre-encoded packets, looped."""
 
     kind = "video"
 
@@ -136,17 +147,21 @@ class Bench:
         self.args, self.work, self.design, self.full = args, work, design, full
         work.mkdir(parents=True, exist_ok=True)
         self.database = work / "bench.db"
-        self.rooms = prepare_database(self.database, extra_rooms=max(max(args.rooms), args.memory_rooms) - 1)
+        most = max([*args.rooms, *args.wall, args.memory_rooms])
+        self.rooms = prepare_database(self.database, extra_rooms=most - 1)
+        self.codec, forward, remux = DESIGNS[design]
         env = {"YIDI_WEBRTC_RECORDING_LINGER_SECONDS": "3", "YIDI_RECORDING_X264_PRESET": args.preset,
-               "YIDI_WEBRTC_FORWARD_VIEWERS": "true" if design == "forward" else "false"}
+               "YIDI_WEBRTC_FORWARD_VIEWERS": str(forward).lower(), "YIDI_RECORDING_REMUX": str(remux).lower(),
+               "YIDI_WEBRTC_PUBLISH_VIDEO_CODEC": self.codec}
         self.service = Service(self.database, work / "recordings", work / "service.log",
                                segment_seconds=args.segment_seconds, extra_env=env)
-        self.packets = encode_loop(10, args.bitrate)
+        self.packets = encode_loop(10, args.bitrate, self.codec)
         self.publishers: dict[str, RTCPeerConnection] = {}
         self.sessions: dict[str, tuple[str, dict[str, str]]] = {}  # room -> (WHIP session URL, headers)
         self.viewers: list[RTCPeerConnection] = []
         self.rows: list[tuple[str, int, int, float, float, float, str]] = []
         self.per_viewer: list[float] = []
+        self.per_room = float("nan")  # one recorded room minus idle
 
     def recorded_seconds(self) -> float:
         return sum(float(p["duration"]) for p in ledger_payloads(self.database, "av.segment"))
@@ -180,7 +195,7 @@ class Bench:
             room = self.rooms[len(self.publishers)]
             headers = await login(client, terminal_of(room))
             pc, url = await publish(client, headers, [PacketVideoTrack(self.packets), ToneAudioTrack()], room,
-                                    video_codec="video/VP8")
+                                    video_codec=self.codec)
             self.publishers[room] = pc
             self.sessions[room] = (url, headers)
         while len(self.publishers) > n:
@@ -203,6 +218,7 @@ class Bench:
             idle = await self.measure("idle service")
             await self.set_rooms(c, 1)
             one = await self.measure("1 room recorded")
+            self.per_room = one - idle
             for v in a.viewers:
                 await self.set_viewers(c, sup, v)
                 self.per_viewer.append((await self.measure(f"1 room + {v} viewer(s)") - one) / v)
@@ -213,6 +229,8 @@ class Bench:
                     await self.set_rooms(c, n)
                     points.append((n, await self.measure(f"{n} rooms recorded")))
             self.report(points, self.per_viewer)
+            for n in a.wall if self.full else []:
+                await self.wall(c, n)
             if a.minutes > 0 and self.full:
                 await self.memory(c, sup)
             for pc in [*self.publishers.values(), *self.viewers]:
@@ -233,6 +251,18 @@ class Bench:
         if per_viewer:
             print(f"CPU per extra viewer of one room: median {statistics.median(per_viewer):.1f} % "
                   f"({', '.join(f'{v:.1f}' for v in per_viewer)} at {self.args.viewers} viewers)")
+
+    async def wall(self, client: httpx.AsyncClient, n: int) -> None:
+        """`n` rooms published and recorded, one wall of all `n` (thumbnails) and 5 full viewers of the first."""
+        await self.set_rooms(client, n)
+        admin = await login(client, "admin")  # the wall spans the BENCH site and MAIN
+        tiles = [(await watch(client, admin, room, "thumb"))[0] for room in self.rooms[:n]]
+        full = [(await watch(client, admin, self.rooms[0]))[0] for _ in range(5)]
+        self.viewers += tiles + full
+        await self.measure(f"{n} rooms + wall + 5 full")
+        for pc in tiles + full:
+            self.viewers.remove(pc)
+            await pc.close()
 
     async def memory(self, client: httpx.AsyncClient, sup: dict[str, str]) -> None:
         """RSS of the service while `--memory-rooms` rooms record with one viewer for `--minutes`."""
@@ -269,13 +299,16 @@ def main() -> None:
     p.add_argument("--memory-rooms", type=int, default=4)
     p.add_argument("--segment-seconds", type=float, default=4.0)
     p.add_argument("--preset", default="veryfast", help="YIDI_RECORDING_X264_PRESET of the service")
-    p.add_argument("--bitrate", type=int, default=800_000, help="publishers' VP8 bit rate (bit/s)")
+    p.add_argument("--bitrate", type=int, default=800_000, help="publishers' video bit rate (bit/s)")
+    p.add_argument("--wall", type=lambda s: [int(x) for x in s.split(",") if x], default=[],
+                   help="also: N rooms recorded + a wall of all N (thumbnails) + 5 full viewers, for each N")
     p.add_argument("--designs", type=lambda s: s.split(","), default=["forward", "transcode"],
-                   help="viewer designs to measure, the first in full (forward, transcode)")
+                   help="designs to measure, the first in full (forward, forward-vp8, transcode)")
     args = p.parse_args()
-    print(f"publishers: {WIDTH}x{HEIGHT} {FPS} fps VP8 ~{args.bitrate // 1000} kbit/s + 48 kHz tone; "
+    print(f"publishers: {WIDTH}x{HEIGHT} {FPS} fps ~{args.bitrate // 1000} kbit/s + 48 kHz tone; "
           f"service preset {args.preset}, {args.segment_seconds:g} s segments; {os.cpu_count()} CPUs", flush=True)
     results: dict[str, float] = {}
+    rooms: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="bench-av-") as tmp:
         for i, design in enumerate(args.designs):
             bench = Bench(args, Path(tmp) / design, design=design, full=i == 0)
@@ -285,13 +318,17 @@ def main() -> None:
             finally:
                 bench.service.stop()
             results[design] = statistics.median(bench.per_viewer) if bench.per_viewer else float("nan")
+            rooms[design] = bench.per_room
     if len(results) > 1:
         print("\nCPU per extra viewer by design (median, % of a core): " + ", ".join(
             f"{d} {v:.2f}" for d, v in results.items()))
-        base = results.get("transcode")
-        if base and "forward" in results and results["forward"] > 0:
-            print(f"forward / transcode: {results['forward'] / base:.3f} (transcode costs "
-                  f"{base / results['forward']:.0f}x as much per viewer)")
+        print("CPU of one recorded room by design (1 room minus idle, % of a core): " + ", ".join(
+            f"{d} {v:.2f}" for d, v in rooms.items()))
+        base, base_room = results.get("transcode"), rooms.get("transcode")
+        for d in results:
+            if d != "transcode" and base and results[d] > 0 and base_room:
+                print(f"{d} / transcode: per viewer {results[d] / base:.3f} ({base / results[d]:.0f}x less), "
+                      f"per recorded room {rooms[d] / base_room:.3f}")
 
 
 if __name__ == "__main__":

@@ -164,6 +164,9 @@ class Settings(BaseSettings):
         default=3.0, ge=0.0, le=60.0,
         description="When audio arrives first, wait this long for video before recording with a black picture.",
     )
+    recording_remux: bool = Field(
+        default=True, description="Record an H.264 publisher's packets as they came (remux, no decode or encode); "
+                                  "false, or a VP8 publisher, decodes and encodes with libx264.")
     recording_default_width: int = Field(default=640, ge=16, le=4096, description="Picture width with no video yet.")
     recording_default_height: int = Field(default=480, ge=16, le=4096, description="Picture height with no video yet.")
     # --- WebRTC ingest and viewing (av_monitor: WHIP publishers, WHEP viewers, room recording) ---
@@ -190,6 +193,20 @@ class Settings(BaseSettings):
                                   "false transcodes for every viewer as before (for comparison).")
     webrtc_keyframe_min_interval_seconds: float = Field(
         default=0.5, ge=0.05, le=60, description="Least time between keyframe requests (RTCP PLI) to a publisher.")
+    webrtc_publish_video_codec: str = Field(
+        default="video/H264", pattern=r"^(video/(H264|VP8))?$",
+        description="Codec taken from a publisher's offer when it offers it (H.264: recorded by remux); "
+                    "empty takes the offer's first.")
+    webrtc_publish_low_layer: bool = Field(
+        default=False, description="The camera page also sends a low layer (thumbnail size, rate and bit rate) "
+                                  "that wall tiles get forwarded (no thumbnail encode in the service).")
+    webrtc_thumbnail_width: int = Field(
+        default=320, ge=64, le=1280, description="Width of a wall tile's thumbnail picture (layer=thumb).")
+    webrtc_thumbnail_fps: float = Field(default=5.0, ge=0.5, le=30, description="Thumbnail pictures per second.")
+    webrtc_thumbnail_bitrate: int = Field(
+        default=120_000, ge=20_000, le=2_000_000, description="Thumbnail target bit rate (bit/s), per room.")
+    webrtc_thumbnail_keyframe_seconds: float = Field(
+        default=2.0, ge=0.2, le=60, description="Most seconds between thumbnail keyframes.")
     webrtc_record_while_publishing: bool = Field(
         default=True, description="Automatic recording on/off (recording_mode decides when)."
     )

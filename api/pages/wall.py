@@ -54,10 +54,10 @@ WHIP_SCRIPT_KEYS: tuple[str, ...] = (
 )
 WHEP_SCRIPT_KEYS: tuple[str, ...] = (
     "wall.state.connecting", "wall.state.live", "wall.state.waiting", "wall.state.stalled", "wall.state.error",
-    "wall.unmute", "wall.mute", "wall.recording", "wall.viewers", "wall.event.alert.no_frames",
-    "wall.event.alert.connection_failed", "wall.event.checkin", "wall.event.publishing", "wall.event.unpublished",
-    "wall.no_events", "wall.counts", "terminal.phase.upcoming", "terminal.phase.checkin", "terminal.phase.evaluating",
-    "terminal.phase.ended",
+    "wall.unmute", "wall.mute", "wall.full", "wall.thumb", "wall.recording", "wall.viewers",
+    "wall.event.alert.no_frames", "wall.event.alert.connection_failed", "wall.event.checkin", "wall.event.publishing",
+    "wall.event.unpublished", "wall.no_events", "wall.counts", "terminal.phase.upcoming", "terminal.phase.checkin",
+    "terminal.phase.evaluating", "terminal.phase.ended",
 )
 
 
@@ -79,8 +79,11 @@ def camera(request: Request, session: SessionDep) -> Response:
     if isinstance(found, Response):
         return found
     who, room = found
+    s = get_settings()
+    low = {"width": s.webrtc_thumbnail_width, "fps": s.webrtc_thumbnail_fps, "bitrate": s.webrtc_thumbnail_bitrate}
     return render(request, "room_stream.html", {
         "room": room, "site": session.get(Site, room.site_id), "messages": script_messages(request, WHIP_SCRIPT_KEYS),
+        "low_layer": low if s.webrtc_publish_low_layer else None,
     }, who=who)
 
 

@@ -1,5 +1,6 @@
 // The live walls (/wall/projects/{code}, /wall/sites/{code}): each tile watches its room with WHEP
-// (receive only, non-trickle) and polls the room's stream state and check-in counts.
+// (receive only, non-trickle) and polls the room's stream state and check-in counts. Tiles show the
+// room's small shared thumbnail (layer=thumb); "full quality" reconnects the tile to the room's own stream.
 "use strict";
 
 (() => {
@@ -34,6 +35,8 @@
     const rec = node.querySelector(".rec");
     const viewers = node.querySelector(".viewers");
     const unmute = node.querySelector(".unmute");
+    const quality = node.querySelector(".quality");
+    let layer = "thumb";
     const events = node.querySelector(".events");
     let pc = null;
     let resource = null;
@@ -90,7 +93,7 @@
       try {
         await conn.setLocalDescription(await conn.createOffer());
         await gathered(conn);
-        const response = await fetch(`${base}/whep`, {
+        const response = await fetch(`${base}/whep?layer=${layer}`, {
           method: "POST", credentials: "same-origin", body: conn.localDescription.sdp,
           headers: { ...headers, "Content-Type": "application/sdp" },
         });
@@ -170,6 +173,17 @@
         video.muted = !video.muted;
         unmute.textContent = video.muted ? M["wall.unmute"] : M["wall.mute"];
         video.play().catch(() => {});
+      });
+    }
+    if (quality && video) {
+      quality.addEventListener("click", () => {
+        layer = layer === "thumb" ? "full" : "thumb";
+        node.dataset.layer = layer;
+        quality.textContent = layer === "thumb" ? M["wall.full"] : M["wall.thumb"];
+        failures = 0;
+        release();
+        clearTimeout(timer);
+        connect();
       });
     }
     if (video) {

@@ -18,6 +18,7 @@
   const DISCONNECTED_GRACE_MS = 4000;
 
   let media = null;
+  let low = null;  // the low layer (a scaled clone of the camera) for wall tiles
   let pc = null;
   let resource = null; // the session's URL (Location), DELETE ends it
   let wanted = false;
@@ -62,6 +63,9 @@
     const conn = new RTCPeerConnection();
     pc = conn;
     for (const track of media.getTracks()) conn.addTransceiver(track, { direction: "sendonly", streams: [media] });
+    // The low layer for wall tiles: a second, small video track the service forwards as it comes.
+    if (low) conn.addTransceiver(low, { direction: "sendonly", streams: [media],
+      sendEncodings: [{ maxBitrate: Number(root.dataset.lowBitrate), maxFramerate: Number(root.dataset.lowFps) }] });
     conn.addEventListener("connectionstatechange", () => {
       if (pc !== conn) return;
       if (conn.connectionState === "connected") { failures = 0; setState("publishing"); }
@@ -105,6 +109,15 @@
       return;
     }
     preview.srcObject = media;
+    const camera = media.getVideoTracks()[0];
+    if (root.dataset.lowWidth && camera && !low) {
+      low = camera.clone();
+      const width = Number(root.dataset.lowWidth);
+      try {
+        await low.applyConstraints({ width: { max: width }, height: { max: Math.round(width * 3 / 4) },
+                                     frameRate: { max: Number(root.dataset.lowFps) } });
+      } catch (e) { /* a camera that cannot scale: the layer goes at the encoder's limits */ }
+    }
     connect();
   };
 
@@ -113,6 +126,7 @@
     clearTimeout(retryTimer);
     release();
     if (media) { media.getTracks().forEach((t) => t.stop()); media = null; }
+    if (low) { low.stop(); low = null; }
     preview.srcObject = null;
     startBtn.disabled = false;
     stopBtn.disabled = true;

@@ -162,8 +162,9 @@ async def publish(client: httpx.AsyncClient, headers: dict[str, str], tracks: li
     return pc, r.headers["location"]
 
 
-async def watch(client: httpx.AsyncClient, headers: dict[str, str], room: str) -> tuple[RTCPeerConnection, str]:
-    """A WHEP viewer of `room` that receives (and decodes, as a browser would) audio and video."""
+async def watch(client: httpx.AsyncClient, headers: dict[str, str], room: str,
+                layer: str = "full") -> tuple[RTCPeerConnection, str]:
+    """A WHEP viewer of `room` receiving (and decoding, as a browser would) audio and video of `layer`."""
     import asyncio
 
     pc = RTCPeerConnection(NO_ICE)
@@ -180,7 +181,8 @@ async def watch(client: httpx.AsyncClient, headers: dict[str, str], room: str) -
     pc.addTransceiver("video", direction="recvonly")
     pc.addTransceiver("audio", direction="recvonly")
     await pc.setLocalDescription(await pc.createOffer())
-    r = await client.post(f"/api/rooms/{room}/whep", content=pc.localDescription.sdp, headers={**headers, **SDP})
+    r = await client.post(f"/api/rooms/{room}/whep?layer={layer}", content=pc.localDescription.sdp,
+                          headers={**headers, **SDP})
     if r.status_code != 201:
         await pc.close()
         raise RuntimeError(f"WHEP {room}: {r.status_code} {r.text}")

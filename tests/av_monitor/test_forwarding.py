@@ -18,12 +18,13 @@ import numpy as np
 import pytest
 from aiortc import RTCPeerConnection, RTCRtpSender, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
-from av import AudioFrame, VideoFrame
+from av import AudioFrame, Packet, VideoFrame
 
 from av_monitor import webrtc
-from av_monitor.forward import Fanout, TeeQueue, is_keyframe
+from av_monitor.forward import DECODER_QUEUE, Fanout, TeeQueue, is_keyframe, send_pli
+from av_monitor.thumbs import thumb_size
 from tests.av_monitor.media_support import CounterVideoTrack, ToneAudioTrack, peak_frequency, read_counter
-from tests.av_monitor.test_whip_whep import NO_ICE, SDP, FakeRecorder, login, publish, running, settings_for
+from tests.av_monitor.test_whip_whep import NO_ICE, SDP, FakeRecorder, login, publish, running, settings_for, until
 
 
 def _tee(hub: webrtc.RoomHub, kind: str) -> TeeQueue:
@@ -31,14 +32,14 @@ def _tee(hub: webrtc.RoomHub, kind: str) -> TeeQueue:
     assert room.publisher is not None
     for transceiver in room.publisher.pc.getTransceivers():
         if transceiver.kind == kind:
-            tee = transceiver.receiver._RTCRtpReceiver__decoder_queue
+            tee = getattr(transceiver.receiver, DECODER_QUEUE)
             assert isinstance(tee, TeeQueue)
             return tee
     raise AssertionError(kind)
 
 
-async def _watch(c: httpx.AsyncClient, headers: dict[str, str], *, video_mime: str | None = None
-                 ) -> tuple[RTCPeerConnection, dict[str, Any]]:
+async def _watch(c: httpx.AsyncClient, headers: dict[str, str], *, video_mime: str | None = None,
+                 layer: str = "full") -> tuple[RTCPeerConnection, dict[str, Any]]:
     pc = RTCPeerConnection(NO_ICE)
     got: dict[str, Any] = {}
     pc.on("track", lambda t: got.__setitem__(t.kind, t))
@@ -48,7 +49,8 @@ async def _watch(c: httpx.AsyncClient, headers: dict[str, str], *, video_mime: s
                                    if c.mimeType.lower() in (video_mime, "video/rtx")])
     pc.addTransceiver("audio", direction="recvonly")
     await pc.setLocalDescription(await pc.createOffer())
-    r = await c.post("/api/rooms/MAIN-R1/whep", content=pc.localDescription.sdp, headers={**headers, **SDP})
+    r = await c.post(f"/api/rooms/MAIN-R1/whep?layer={layer}", content=pc.localDescription.sdp,
+                     headers={**headers, **SDP})
     assert r.status_code == 201, r.text
     await pc.setRemoteDescription(RTCSessionDescription(sdp=r.text, type="answer"))
     return pc, got
@@ -110,22 +112,34 @@ def test_viewers_forward_without_decoding_and_a_late_viewer_gets_a_keyframe(
         asyncio.run(flow())
 
 
-def test_the_recorder_gets_decoded_frames_while_viewers_still_forward(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("codec", ["video/H264", "video/VP8"])
+def test_the_recorder_remuxes_h264_packets_and_decodes_vp8_while_viewers_still_forward(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, codec: str) -> None:
     FakeRecorder.made.clear()
-    with running(tmp_path, monkeypatch, FakeRecorder) as (base, hub):
+    settings = settings_for(tmp_path).model_copy(update={"webrtc_publish_video_codec": codec})
+    with running(tmp_path, monkeypatch, FakeRecorder, settings) as (base, hub):
         async def flow() -> None:
             async with httpx.AsyncClient(base_url=base, timeout=30) as c:
                 term, sup = await login(c, "term1"), await login(c, "super")
+                # aiortc offers VP8 first: the hub takes the codec it prefers from the offer all the same.
                 pub, _ = await publish(c, term, [CounterVideoTrack(), ToneAudioTrack()])
                 viewer, got = await _watch(c, sup)
                 await _counters(got["video"], 10)
+                room = hub.rooms["MAIN-R1"]
+                assert room.fanouts["video"].mime == codec.lower()
                 [recorder] = FakeRecorder.made
                 video = next(t for t in recorder.tracks if t.kind == "video")
-                frame = await asyncio.wait_for(video.recv(), 15)
-                assert isinstance(frame, VideoFrame) and read_counter(frame) is not None
-                assert _tee(hub, "video").decoded > 0
-                assert all(not vt.transcoding for p in hub.rooms["MAIN-R1"].viewers.values() for vt in p.tracks)
+                item = await asyncio.wait_for(video.recv(), 15)
+                if codec == "video/H264":
+                    assert room.recorder_remux
+                    assert isinstance(item, Packet) and item.is_keyframe, "the recorder starts at a keyframe"
+                    assert _tee(hub, "video").decoded == 0, "nobody decodes the video"
+                else:
+                    assert not room.recorder_remux
+                    assert isinstance(item, VideoFrame) and read_counter(item) is not None
+                    assert _tee(hub, "video").decoded > 0
+                assert _tee(hub, "audio").decoded > 0, "the recorder's audio is decoded (and encoded to AAC)"
+                assert all(not vt.transcoding for p in room.viewers.values() for vt in p.tracks)
                 for pc in (viewer, pub):
                     await pc.close()
 
@@ -133,7 +147,8 @@ def test_the_recorder_gets_decoded_frames_while_viewers_still_forward(
 
 
 def test_a_viewer_without_the_publishers_codec_is_transcoded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    settings = settings_for(tmp_path).model_copy(update={"webrtc_record_while_publishing": False})
+    settings = settings_for(tmp_path).model_copy(update={"webrtc_record_while_publishing": False,
+                                                         "webrtc_publish_video_codec": "video/VP8"})
     with running(tmp_path, monkeypatch, None, settings) as (base, hub):
         async def flow() -> None:
             async with httpx.AsyncClient(base_url=base, timeout=30) as c:
@@ -149,6 +164,76 @@ def test_a_viewer_without_the_publishers_codec_is_transcoded(tmp_path: Path, mon
                     "video": ("video/h264", True), "audio": ("audio/opus", False)}
                 assert _tee(hub, "video").decoded > 0 and _tee(hub, "audio").decoded == 0
                 for pc in (viewer, pub):
+                    await pc.close()
+
+        asyncio.run(flow())
+
+
+async def _sizes(track: Any, count: int) -> set[tuple[int, int]]:
+    sizes = set()
+    for _ in range(count):
+        frame = await asyncio.wait_for(track.recv(), 15)
+        sizes.add((frame.width, frame.height))
+    return sizes
+
+
+def test_wall_tiles_share_one_small_encode_and_full_quality_is_forwarded(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = settings_for(tmp_path).model_copy(update={"webrtc_record_while_publishing": False,
+                                                         "webrtc_thumbnail_width": 160,
+                                                         "webrtc_max_viewers_per_room": 4})
+    with running(tmp_path, monkeypatch, None, settings) as (base, hub):
+        async def flow() -> None:
+            async with httpx.AsyncClient(base_url=base, timeout=30) as c:
+                term, sup = await login(c, "term1"), await login(c, "super")
+                r = await c.post("/api/rooms/MAIN-R1/whep?layer=huge", content="v=0", headers={**sup, **SDP})
+                assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "layer"
+                pub, _ = await publish(c, term, [CounterVideoTrack(), ToneAudioTrack()])
+                tiles = [await _watch(c, sup, layer="thumb") for _ in range(2)]
+                for _, got in tiles:
+                    assert await _sizes(got["video"], 5) == {(160, 120)}, "a quarter-size picture"
+                room = hub.rooms["MAIN-R1"]
+                thumbs = room.thumbs
+                assert thumbs is not None and len(thumbs.fanout.subscribers) == 2, "one encode for both tiles"
+                full, got = await _watch(c, sup)
+                assert await _sizes(got["video"], 5) == {(320, 240)}
+                assert [vt.layer for p in room.viewers.values() for vt in p.tracks if vt.kind == "video"] == \
+                    ["thumb", "thumb", "full"]
+                assert _tee(hub, "video").decoded > 0, "the thumbnail needs the pictures"
+                for pc, _ in tiles:
+                    await pc.close()
+
+                async def tiles_gone() -> bool:
+                    return room.thumbs is None
+                assert await until(tiles_gone), "the thumbnail stops with its last tile"
+                for pc in (full, pub):
+                    await pc.close()
+
+        asyncio.run(flow())
+
+
+def test_a_publishers_low_layer_is_forwarded_to_wall_tiles_without_a_thumbnail_encode(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = settings_for(tmp_path).model_copy(update={"webrtc_record_while_publishing": False})
+    with running(tmp_path, monkeypatch, None, settings) as (base, hub):
+        async def flow() -> None:
+            async with httpx.AsyncClient(base_url=base, timeout=30) as c:
+                term, sup = await login(c, "term1"), await login(c, "super")
+                # The second video track of the offer is the low layer (as the camera page sends it).
+                low = CounterVideoTrack(width=160, height=128, fps=5, first=3_000)
+                pub, _ = await publish(c, term, [CounterVideoTrack(), ToneAudioTrack(), low])
+                tile, got = await _watch(c, sup, layer="thumb")
+                assert await _sizes(got["video"], 4) == {(160, 128)}, "the tile shows the low layer"
+                assert min(await _counters(got["video"], 3)) >= 3_000
+                full, got_full = await _watch(c, sup)
+                assert await _sizes(got_full["video"], 4) == {(320, 240)}, "full quality is the main track"
+                assert max(await _counters(got_full["video"], 3)) < 3_000
+                room = hub.rooms["MAIN-R1"]
+                assert room.thumbs is None and set(room.sources) == {"audio", "video"}
+                assert room.fanouts["thumb"].frames > 0 and len(room.fanouts["thumb"].subscribers) == 1
+                assert all(not vt.transcoding for p in room.viewers.values() for vt in p.tracks)
+                assert _tee(hub, "video").decoded == 0, "nothing is decoded for the wall"
+                for pc in (tile, full, pub):
                     await pc.close()
 
         asyncio.run(flow())
@@ -182,6 +267,11 @@ class _Receiver:
 VP8_KEY, VP8_DELTA = b"\x10\x02\x00\x9d\x01\x2a", b"\x11\x02\x00"
 
 
+def test_thumbnail_sizes_keep_the_proportion_and_are_even() -> None:
+    assert thumb_size(640, 480, 320) == (320, 240) and thumb_size(1280, 720, 320) == (320, 180)
+    assert thumb_size(200, 150, 320) == (200, 150) and thumb_size(641, 481, 321) == (320, 240)
+
+
 def test_keyframes_are_recognised() -> None:
     assert is_keyframe("video/VP8", VP8_KEY) and not is_keyframe("video/VP8", VP8_DELTA)
     idr = b"\x00\x00\x00\x01\x67\x42" + b"\x00\x00\x00\x01\x68\xce" + b"\x00\x00\x00\x01\x65\x88"
@@ -192,8 +282,8 @@ def test_keyframes_are_recognised() -> None:
 def test_a_viewer_starts_at_a_keyframe_and_a_slow_one_drops_to_the_next() -> None:
     async def run() -> None:
         receiver = _Receiver()
-        fanout = Fanout(kind="video", mime="video/VP8", clock_rate=90_000, receiver=receiver, on_frame=lambda: None,
-                        min_keyframe_interval=0.0)
+        fanout = Fanout(kind="video", mime="video/VP8", clock_rate=90_000, ask_keyframe=lambda: send_pli(receiver),
+                        on_frame=lambda: None, min_keyframe_interval=0.0)
         source = fanout.subscribe()
         await asyncio.sleep(0)
         assert receiver.plis == [1234], "joining asks the publisher for a keyframe"
@@ -220,7 +310,7 @@ def test_the_decoder_gets_frames_only_when_wanted_and_from_a_keyframe() -> None:
     async def run() -> None:
         inner: queue.Queue[Any] = queue.Queue()
         wanted = [False]
-        fanout = Fanout(kind="video", mime="video/VP8", clock_rate=90_000, receiver=_Receiver(),
+        fanout = Fanout(kind="video", mime="video/VP8", clock_rate=90_000, ask_keyframe=lambda: None,
                         on_frame=lambda: None, min_keyframe_interval=0.0)
         tee = TeeQueue(inner, fanout, lambda: wanted[0])
         codec = _Codec("video/VP8")

@@ -212,10 +212,13 @@ def check_hashes(folder: Path, facts: list[dict[str, Any]]) -> None:
         assert verify(s).ok
 
 
-def test_publish_watch_record_and_stop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(("codec", "path"), [("video/H264", "remux"), ("video/VP8", "transcode")])
+def test_publish_watch_record_and_stop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, codec: str, path: str) -> None:
     """WHIP 201 + answer + Location, a WHEP viewer gets the counter and the tone, DELETE ends both,
-    and the recording's segments (counter and tone inside) match their ledger hashes."""
-    with running(tmp_path, monkeypatch, None) as (base, hub):
+    and the recording's segments (counter and tone inside) match their ledger hashes, which say how
+    the video was recorded (an H.264 publisher's remuxed, a VP8 one's transcoded)."""
+    settings = settings_for(tmp_path).model_copy(update={"webrtc_publish_video_codec": codec})
+    with running(tmp_path, monkeypatch, None, settings) as (base, hub):
         async def flow() -> None:
             async with httpx.AsyncClient(base_url=base, timeout=30) as c:
                 term, sup = await login(c, "term1"), await login(c, "super")
@@ -253,6 +256,7 @@ def test_publish_watch_record_and_stop(tmp_path: Path, monkeypatch: pytest.Monke
     assert [e.kind for e in entries("av.publish") + entries("av.unpublish")] == ["av.publish", "av.unpublish"]
     folder = next((tmp_path / "recordings" / "MAIN-R1").iterdir())
     check_hashes(folder, segment_facts())
+    assert {f["video"] for f in segment_facts()} == {path}
     [run] = decode_recording(folder)
     counters = [n for _, n, _ in run.video if n is not None]
     assert len(counters) >= 15 and counters == sorted(counters)

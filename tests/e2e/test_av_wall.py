@@ -134,6 +134,17 @@ def test_the_room_camera_page_publishes_and_the_wall_plays_it(tmp_path: Path, mo
             first = player.evaluate("v => v.currentTime")
             wall.wait_for_timeout(1500)
             assert player.evaluate("v => v.currentTime") > first, "the room's video plays on"
+            # A tile shows the room's shared thumbnail (320 wide); "full quality" shows the camera's 640x480.
+            assert player.evaluate("v => [v.videoWidth, v.videoHeight]") == [320, 240]
+            assert hub.rooms[ROOM].thumbs is not None
+            tile.locator(".quality").click()
+            expect(tile.locator(".quality")).to_have_text("缩略画面")
+            wall.wait_for_function("v => v.videoWidth === 640 && v.readyState >= 2", arg=player.element_handle(),
+                                   timeout=SLOW)
+            assert wait_for(lambda: hub.rooms[ROOM].thumbs is None), "no tile shows the thumbnail any more"
+            tile.locator(".quality").click()
+            wall.wait_for_function("v => v.videoWidth === 320 && v.readyState >= 2", arg=player.element_handle(),
+                                   timeout=SLOW)
             assert player.evaluate("v => v.muted") is True, "muted until clicked"
             expect(tile.locator(".stream-state")).to_have_text("直播中", timeout=15_000)
             expect(tile.locator(".rec")).to_be_visible()
