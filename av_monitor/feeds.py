@@ -25,7 +25,7 @@ from config.settings import Settings
 
 def decode_wanted(room: Room, kind: str) -> bool:
     """Someone needs the track decoded: a transcoding recorder, the thumbnail encode, or a transcoded viewer."""
-    recorder_decodes = room.recorder is not None and not (kind == "video" and room.recorder_remux)
+    recorder_decodes = room.recorder is not None and kind not in room.recorder_packets
     thumbnailing = kind == "video" and room.thumbs is not None
     return recorder_decodes or thumbnailing or any(vt.transcoding and vt.kind == kind
                                                    for p in room.viewers.values() for vt in p.tracks)

@@ -215,6 +215,14 @@ def attach(pc: RTCPeerConnection, track: MediaStreamTrack, *, on_frame: Callable
     return None
 
 
+def remuxed_kinds(fanouts: dict[str, Fanout], remux: bool) -> set[str]:
+    """The kinds a recorder takes as packets: H.264 video, and then Opus audio; none without H.264 (transcoding)."""
+    video, audio = fanouts.get("video"), fanouts.get("audio")
+    if not remux or video is None or video.mime != "video/h264":
+        return set()
+    return {"video", "audio"} if audio is not None and audio.mime == "audio/opus" else {"video"}
+
+
 def negotiated_mime(pc: RTCPeerConnection, kind: str) -> str | None:
     """The codec a connection negotiated for `kind` (lower-case MIME type), None before negotiation."""
     for transceiver in pc.getTransceivers():

@@ -35,6 +35,7 @@ AUDIO_LAG_FILL = 1.0
 # With no video for this long past a segment boundary, the last picture is repeated as the boundary IDR.
 VIDEO_KEEPALIVE = 1.0
 MOVFLAGS = "frag_keyframe+empty_moov+default_base_moof"
+OPUS_FRAME = 960  # samples of a 20 ms Opus frame, as WebRTC sends them
 
 FragmentCallback = Callable[[bytes, float, float], None]
 
@@ -43,8 +44,11 @@ class RunEncoder:
     """Encode one run's frames; emits the init segment, then each fragment with its start and duration."""
 
     def __init__(self, *, settings: Settings, origin: float, size: tuple[int, int] | None,
-                 on_init: Callable[[bytes], None], on_fragment: FragmentCallback, remux: bool = False) -> None:
+                 on_init: Callable[[bytes], None], on_fragment: FragmentCallback, remux: bool = False,
+                 remux_audio: bool = False) -> None:
         self._s = settings
+        # Remux audio: Opus packets muxed as they came (no decode, no encode), placed by their RTP time.
+        self.remux_audio = remux_audio
         # Remux: video comes as H.264 packets; audio before the first keyframe is dropped (the run starts there).
         self.remux = remux
         self._shift = 0.0  # remux: the first keyframe's time, the run's zero
@@ -130,10 +134,29 @@ class RunEncoder:
         self.video_frames += 1
         return True
 
+    def audio_packet(self, packet: av.Packet, pts: int | None, time_base: Fraction | None,
+                     arrival: float, serial: int) -> None:
+        """Add an Opus frame as it came (remux audio); one that overlaps the last is dropped."""
+        if self._container is None:
+            return  # the run starts with its video (at the first keyframe when remuxed)
+        assert self._astream is not None
+        t = self._clock(serial).seconds(pts, time_base, arrival) - self._shift
+        apts = round(t * AUDIO_RATE)
+        if apts < self._audio_written:
+            return
+        out = av.Packet(bytes(packet))
+        out.pts = out.dts = apts
+        out.time_base = AUDIO_TB
+        out.stream = self._astream
+        self._audio_written = apts + OPUS_FRAME  # the timeline reached; the next frame's time corrects it
+        self.audio_samples += OPUS_FRAME
+        self._container.mux(out)
+        self._keepalive_video()
+
     def audio(self, frame: av.AudioFrame, pts: int | None, time_base: Fraction | None,
               arrival: float, serial: int) -> None:
         """Add decoded audio samples."""
-        if self.remux and self._container is None:
+        if self.remux_audio or (self.remux and self._container is None):
             return  # the run starts at the first keyframe
         t = self._clock(serial).seconds(pts, time_base, arrival) - self._shift
         chunks = [f.to_ndarray() for f in self._resampler.resample(frame)]
@@ -183,6 +206,14 @@ class RunEncoder:
         self._add_audio(container, v)
 
     def _add_audio(self, container: av.container.OutputContainer, v: av.VideoStream) -> None:
+        if self.remux_audio:
+            # An Opus stream whose encoder only writes the set-up (OpusHead); packets come already encoded.
+            opus = container.add_stream("libopus", rate=AUDIO_RATE, layout=self._layout)
+            assert isinstance(opus, av.AudioStream)
+            opus.time_base = AUDIO_TB
+            self._container, self._vstream, self._astream = container, v, opus
+            self._early = []
+            return
         a = container.add_stream(self._s.recording_audio_codec, rate=AUDIO_RATE, layout=self._layout)
         assert isinstance(a, av.AudioStream)
         a.bit_rate = self._s.recording_audio_bitrate
@@ -239,6 +270,8 @@ class RunEncoder:
             self._encode_picture(self._last_picture or self._black(), self._next_key)
 
     def _fill_audio_gap(self, video_t: float) -> None:
+        if self.remux_audio:
+            return  # no encoder for silence: a gap in Opus packets stays a gap in time
         queued = (self._audio_written + self._abuf.shape[1]) / AUDIO_RATE
         if queued < video_t - AUDIO_LAG_FILL:
             missing = round((video_t - AUDIO_LAG_FILL / 2) * AUDIO_RATE) - self._audio_written - self._abuf.shape[1]
@@ -293,6 +326,7 @@ class RunEncoder:
             self._abuf = self._abuf[:, :0]
         if not self.remux:
             self._mux(self._vstream.encode(None))
-        self._mux(self._astream.encode(None))
+        if not self.remux_audio:
+            self._mux(self._astream.encode(None))
         self._container.close()
         self._container = None

@@ -55,6 +55,7 @@ class SegmentInfo:
     init_path: Path | None = None
     init_sha256: str = ""
     video: str = "transcode"  # how the run's video was recorded: "remux" (as the publisher sent it) or "transcode"
+    audio: str = "transcode"  # the same for its audio (Opus remuxed, or decoded and encoded)
 
 
 @dataclass
@@ -94,6 +95,7 @@ class RoomRecorder:
         self._stopping = False
         self._clock_resets = 0
         self._remux = False  # the current video track gives H.264 packets
+        self._remux_audio = False  # the current audio track gives Opus packets
         self.segments: list[SegmentInfo] = []
         self._thread = threading.Thread(target=self._work, name=f"recorder-{room_code}", daemon=True)
         self._thread.start()
@@ -125,8 +127,11 @@ class RoomRecorder:
             raise RuntimeError("recorder is stopped")
         if track.kind not in ("audio", "video"):
             raise ValueError(f"unsupported track kind {track.kind!r}")
+        mime = getattr(track, "mime", "")  # a PacketSource's: the recorder gets packets to remux
         if track.kind == "video":
-            self._remux = bool(getattr(track, "mime", "") == "video/h264" and self._s.recording_remux)
+            self._remux = bool(mime == "video/h264" and self._s.recording_remux)
+        else:
+            self._remux_audio = bool(mime == "audio/opus" and self._s.recording_remux)
         task = asyncio.get_running_loop().create_task(self._pump(track, next(self._serials)))
         self._pumps.add(task)
         task.add_done_callback(self._pumps.discard)
@@ -166,9 +171,7 @@ class RoomRecorder:
                 logger.info("room %s: %s track ended", self.room_code, kind)
                 return
             if isinstance(frame, av.Packet):
-                if kind != "video":
-                    continue
-                if pacer.due(time.monotonic(), bool(frame.is_keyframe)):
+                if kind == "video" and pacer.due(time.monotonic(), bool(frame.is_keyframe)):
                     track.request_keyframe()  # type: ignore[attr-defined]  # a PacketSource's
             elif not isinstance(frame, av.AudioFrame | av.VideoFrame):
                 continue
@@ -201,7 +204,9 @@ class RoomRecorder:
             if run is None:
                 run = self._start_run(item.arrival)
             try:
-                if isinstance(item.frame, av.Packet):
+                if isinstance(item.frame, av.Packet) and item.kind == "audio":
+                    run.encoder.audio_packet(item.frame, item.pts, item.time_base, item.arrival, item.track_serial)
+                elif isinstance(item.frame, av.Packet):
                     if not run.encoder.video_packet(item.frame, item.pts, item.time_base, item.arrival,
                                                     item.track_serial):
                         # New SPS/PPS (picture size changed): a new init segment, after a discontinuity.
@@ -241,7 +246,7 @@ class RoomRecorder:
             self._close_segment(run, data, start, duration)
 
         encoder = RunEncoder(settings=self._s, origin=origin, size=self._size, on_init=on_init,
-                             on_fragment=on_fragment, remux=self._remux)
+                             on_fragment=on_fragment, remux=self._remux, remux_audio=self._remux_audio)
         run = _Run(encoder, wall, init_name, self._gap_pending)
         self._gap_pending = False
         return run
@@ -266,6 +271,7 @@ class RoomRecorder:
             gap_before=run.gap_before and run.segments == 0,
             init_path=self.directory / run.init_name, init_sha256=run.init_sha256,
             video="remux" if run.encoder.remux else "transcode",
+            audio="remux" if run.encoder.remux_audio else "transcode",
         )
         run.segments += 1
         self.segments.append(info)

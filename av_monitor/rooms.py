@@ -61,7 +61,7 @@ class Room:
     publisher: Peer | None = None
     sources: dict[str, MediaStreamTrack] = field(default_factory=dict)  # kind -> publisher's track
     fanouts: dict[str, Fanout] = field(default_factory=dict)  # kind -> publisher's encoded frames
-    recorder_remux: bool = False  # the recorder takes the publisher's H.264 packets (no decoded video)
+    recorder_packets: set[str] = field(default_factory=set)  # kinds the recorder remuxes (no decoded frames)
     thumbs: Thumbnailer | None = None  # the wall tiles' shared small encode, while a tile watches
     viewers: dict[str, Peer] = field(default_factory=dict)
     recorder: Recorder | None = None

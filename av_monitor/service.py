@@ -52,6 +52,7 @@ def log_segment(session: Session, *, info: SegmentFacts) -> LedgerEntry:
         payload.update(init=Path(init_path).name, init_sha256=init_sha)
     # How the video was recorded: "remux" (the publisher's H.264 as it came) or "transcode" (decoded, libx264).
     payload["video"] = str(getattr(info, "video", "transcode"))
+    payload["audio"] = str(getattr(info, "audio", "transcode"))
     return ledger.append(session, kind="av.segment", subject=subject(info.room_code), payload=payload)
 
 

@@ -34,13 +34,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from aiortc import MediaStreamTrack, RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
+from aiortc import (
+    MediaStreamTrack,
+    RTCBundlePolicy,
+    RTCConfiguration,
+    RTCIceServer,
+    RTCPeerConnection,
+    RTCSessionDescription,
+)
 from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamError
 
 from av_monitor import feeds, service
 from av_monitor.audit import AuditWriter
-from av_monitor.forward import attach, prefer
+from av_monitor.forward import attach, prefer, remuxed_kinds
 from av_monitor.models import StreamAlert, StreamState
 from av_monitor.rooms import OfferError, Peer, Recorder, RecorderFactory, Room, TooManyViewers, new_id, new_recording_id
 from config.settings import Settings, get_settings
@@ -83,8 +90,10 @@ class RoomHub:
         servers = [RTCIceServer(urls=url, username=s.webrtc_turn_username or None,
                                 credential=s.webrtc_turn_credential.get_secret_value() or None)
                    if url.startswith("turn") else RTCIceServer(urls=url) for url in s.webrtc_ice_servers]
-        # An explicit (possibly empty) list: aiortc would otherwise contact a public STUN server.
-        return RTCConfiguration(iceServers=servers)
+        # An explicit (possibly empty) list: aiortc would otherwise contact a public STUN server. Max-bundle:
+        # with aiortc's default (balanced) a second video m-line after an audio one keeps a transport the
+        # bundle drops, and its packets (a camera page's low layer) are never received.
+        return RTCConfiguration(iceServers=servers, bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
 
     def _spawn(self, coro: Any) -> None:
         task: asyncio.Task[None] = asyncio.ensure_future(coro)
@@ -137,9 +146,9 @@ class RoomHub:
         try:
             await self._apply_offer(peer.pc, offer_sdp, publish=True)
             if self.settings.webrtc_publish_video_codec:
-                for transceiver in peer.pc.getTransceivers():
-                    if transceiver.kind == "video":  # the codec the recorder can remux, when offered
-                        prefer(transceiver, self.settings.webrtc_publish_video_codec.lower())
+                cameras = [t for t in peer.pc.getTransceivers() if t.kind == "video"]
+                if cameras:  # the main camera's codec: the one the recorder can remux, when offered
+                    prefer(cameras[0], self.settings.webrtc_publish_video_codec.lower())
             answer = await self._answer(peer.pc)
         except BaseException:
             await peer.pc.close()
@@ -210,11 +219,11 @@ class RoomHub:
                 room.recording_id = None
                 return
             logger.info("room %s: recording %s started", code, room.recording_id)
-        fanout = room.fanouts.get("video")
-        room.recorder_remux = bool(self.settings.recording_remux and fanout is not None and fanout.mime == "video/h264")
+        room.recorder_packets = remuxed_kinds(room.fanouts, self.settings.recording_remux)
         for track in tracks:
-            if track.kind == "video" and room.recorder_remux and fanout is not None:
-                room.recorder.add_track(fanout.subscribe())  # H.264 packets as they came: a remux, no decoder
+            if track.kind in room.recorder_packets:
+                # H.264 and Opus as they came: a remux, no decoder and no encoder.
+                room.recorder.add_track(room.fanouts[track.kind].subscribe())
             else:
                 # Buffered: the recorder must not lose frames, and it hands each to its thread at once.
                 room.recorder.add_track(self.relay.subscribe(track, buffered=True))

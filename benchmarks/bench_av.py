@@ -4,9 +4,10 @@ The service (`python -m api.cli serve`) runs in its own process on a temporary S
 tiny day plus a site BENCH with one terminal user per room). This process plays the cameras and the
 supervisors: WHIP publishers sending 640x480 at 15 fps (a moving figure on a textured background
 with fresh sensor noise every frame, so the service's VP8 decoder and x264 encoder work as for a
-camera) plus a 48 kHz tone, and WHEP viewers that receive and decode like a browser. The video is
-VP8-encoded once at start-up and sent as packets, so the publishers cost this process almost nothing
-and do not take CPU from the service on a small machine.
+camera) plus a 48 kHz tone, and WHEP viewers that receive and decode like a browser (wall tiles
+receive without decoding unless `--decode-tiles`). Video and tone are encoded once at start-up and
+sent as packets, so the publishers cost this process little and take less CPU from the service on a
+small machine.
 
 CPU is the service process's user+system time from /proc/<pid>/stat (100 % = one core), the median of
 `--window`-second windows over `--seconds` per step. Steps: idle; 1 recorded room with 0..V viewers;
@@ -19,8 +20,8 @@ Designs (`--designs`, each a fresh service in this one run, so they compare as r
 load): `forward` (today's defaults: H.264 publishers, recorded by remux, viewers get the publisher's
 packets), `forward-vp8` (VP8 publishers: viewers forward, the recorder decodes and encodes) and
 `transcode` (VP8 publishers, one VP8 encode per viewer and x264 per room: the design before, the
-baseline). Each design measures idle, one recorded room and the viewer steps; the room steps, the
-wall and the memory run use the first design only. The publishers' video is encoded once at start-up
+baseline). Each design measures idle, the room steps and the viewer steps; the wall and the memory
+run use the first design only. The publishers' video is encoded once at start-up
 (VP8 or H.264 baseline, a keyframe every 2 s) and looped.
 
     .venv/bin/python benchmarks/bench_av.py [--rooms 1,2,4,6,8] [--viewers 1,2,4] [--seconds 30] [--minutes 10]
@@ -48,6 +49,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.av_monitor.crash_support import (  # noqa: E402
+    RECEIVED,
     Service,
     ledger_payloads,
     login,
@@ -56,7 +58,6 @@ from tests.av_monitor.crash_support import (  # noqa: E402
     terminal_of,
     watch,
 )
-from tests.av_monitor.media_support import ToneAudioTrack  # noqa: E402
 
 WIDTH, HEIGHT, FPS = 640, 480, 15
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -78,32 +79,56 @@ DESIGNS = {"forward": ("video/H264", True, True), "forward-vp8": ("video/VP8", T
            "transcode": ("video/VP8", False, False)}
 
 
-def encode_loop(seconds: int, bitrate: int, mime: str = "video/VP8") -> list[bytes]:
-    """`seconds` of camera-like video as VP8 or H.264 packets (a keyframe every 2 s, so any loop start decodes)."""
+def encode_loop(seconds: int, bitrate: int, mime: str = "video/VP8", *, width: int = WIDTH, fps: int = FPS
+                ) -> list[bytes]:
+    """`seconds` of camera-like video as VP8 or H.264 packets (a keyframe every 2 s, so any loop start decodes).
+
+    A smaller `width` or `fps` (the low layer a camera page sends for wall tiles) scales the same scene.
+    """
     rng = np.random.default_rng(7)
     yy, xx = np.mgrid[0:HEIGHT, 0:WIDTH]
     background = (110 + 40 * np.sin(xx / 17.0) * np.cos(yy / 23.0) + (xx // 80 % 2) * 20).astype(np.uint8)
     codec = av.CodecContext.create("libvpx" if mime == "video/VP8" else "libx264", "w")
-    codec.width, codec.height, codec.pix_fmt = WIDTH, HEIGHT, "yuv420p"
-    codec.framerate, codec.time_base = Fraction(FPS), Fraction(1, FPS)
-    codec.bit_rate, codec.gop_size = bitrate, 2 * FPS
+    height = HEIGHT * width // WIDTH
+    codec.width, codec.height, codec.pix_fmt = width, height, "yuv420p"
+    codec.framerate, codec.time_base = Fraction(fps), Fraction(1, fps)
+    codec.bit_rate, codec.gop_size = bitrate, 2 * fps
     codec.options = ({"deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0"} if mime == "video/VP8" else
                      # as a browser sends it: baseline, no B-frames, SPS/PPS before every IDR
                      {"preset": "veryfast", "tune": "zerolatency", "profile": "baseline",
-                      "x264-params": f"keyint={2 * FPS}:min-keyint={2 * FPS}:scenecut=0:repeat-headers=1"})
+                      "x264-params": f"keyint={2 * fps}:min-keyint={2 * fps}:scenecut=0:repeat-headers=1"})
     packets: list[bytes] = []
-    for n in range(seconds * FPS):
-        frame = av.VideoFrame.from_ndarray(camera_picture(n, rng, background), format="yuv420p")
+    step = FPS // fps
+    for n in range(seconds * fps):
+        frame = av.VideoFrame.from_ndarray(camera_picture(n * step, rng, background), format="yuv420p")
+        if width != WIDTH:
+            frame = frame.reformat(width=width, height=height)
         frame.pts = n
         packets += [bytes(p) for p in codec.encode(frame)]
     packets += [bytes(p) for p in codec.encode(None)]
     return packets
 
 
-class PacketVideoTrack(MediaStreamTrack):
-    """Paced 15 fps video from pre-encoded packets, looped."""
+def encode_tone(seconds: int) -> list[bytes]:
+    """`seconds` of a 1 kHz tone as 20 ms Opus packets (48 kHz mono), as a microphone's would be sent."""
+    codec = av.CodecContext.create("libopus", "w")
+    assert isinstance(codec, av.AudioCodecContext)
+    codec.sample_rate, codec.layout, codec.format = 48_000, "mono", "s16"
+    codec.bit_rate = 32_000
+    packets: list[bytes] = []
+    for n in range(seconds * 50):
+        t = np.arange(n * 960, (n + 1) * 960)
+        wave = (np.sin(2 * np.pi * 1000 * t / 48_000) * 0.3 * 32767).astype(np.int16).reshape(1, -1)
+        frame = av.AudioFrame.from_ndarray(wave, format="s16", layout="mono")
+        frame.sample_rate, frame.pts = 48_000, n * 960
+        packets += [bytes(p) for p in codec.encode(frame)]
+    return packets
 
-    kind = "video"
+
+class PacketAudioTrack(MediaStreamTrack):
+    """Paced 20 ms Opus packets, looped (no encoding in this process)."""
+
+    kind = "audio"
 
     def __init__(self, packets: list[bytes]) -> None:
         super().__init__()
@@ -112,9 +137,28 @@ class PacketVideoTrack(MediaStreamTrack):
     async def recv(self) -> av.Packet:
         if not self._start:
             self._start = time.monotonic()
-        await asyncio.sleep(max(0.0, self._start + self.sent / FPS - time.monotonic()))
+        await asyncio.sleep(max(0.0, self._start + self.sent * 0.02 - time.monotonic()))
         packet = av.Packet(self.packets[self.sent % len(self.packets)])
-        packet.pts, packet.time_base = self.sent * 90_000 // FPS, Fraction(1, 90_000)
+        packet.pts, packet.time_base = self.sent * 960, Fraction(1, 48_000)
+        self.sent += 1
+        return packet
+
+
+class PacketVideoTrack(MediaStreamTrack):
+    """Paced 15 fps video from pre-encoded packets, looped."""
+
+    kind = "video"
+
+    def __init__(self, packets: list[bytes], fps: int = FPS) -> None:
+        super().__init__()
+        self.packets, self.fps, self.sent, self._start = packets, fps, 0, 0.0
+
+    async def recv(self) -> av.Packet:
+        if not self._start:
+            self._start = time.monotonic()
+        await asyncio.sleep(max(0.0, self._start + self.sent / self.fps - time.monotonic()))
+        packet = av.Packet(self.packets[self.sent % len(self.packets)])
+        packet.pts, packet.time_base = self.sent * 90_000 // self.fps, Fraction(1, 90_000)
         self.sent += 1
         return packet
 
@@ -156,12 +200,17 @@ class Bench:
         self.service = Service(self.database, work / "recordings", work / "service.log",
                                segment_seconds=args.segment_seconds, extra_env=env)
         self.packets = encode_loop(10, args.bitrate, self.codec)
+        self.tone = encode_tone(10)
+        # The low layer a camera page sends for wall tiles (the service forwards it, no thumbnail encode).
+        self.low = encode_loop(10, args.low_bitrate, self.codec, width=320, fps=5) if args.low_layer else []
         self.publishers: dict[str, RTCPeerConnection] = {}
         self.sessions: dict[str, tuple[str, dict[str, str]]] = {}  # room -> (WHIP session URL, headers)
         self.viewers: list[RTCPeerConnection] = []
         self.rows: list[tuple[str, int, int, float, float, float, str]] = []
         self.per_viewer: list[float] = []
         self.per_room = float("nan")  # one recorded room minus idle
+        self.slope = float("nan")  # CPU per recorded room: the slope over the room steps
+        self.child_rooms = 0  # rooms published by a helper process (the wall step)
 
     def recorded_seconds(self) -> float:
         return sum(float(p["duration"]) for p in ledger_payloads(self.database, "av.segment"))
@@ -181,7 +230,7 @@ class Bench:
         busy1 = machine_busy()
         machine = 100 * (busy1[0] - busy0[0]) / max(1, busy1[1] - busy0[1])
         own.append(100 * (time.process_time() - me0) / wall)
-        rooms = len(self.publishers)
+        rooms = len(self.publishers) + self.child_rooms
         kept = (self.recorded_seconds() - media0) / (rooms * wall) if rooms else float("nan")
         cpu = statistics.median(windows)
         spread = f"{min(windows):.0f}-{max(windows):.0f}"
@@ -194,8 +243,10 @@ class Bench:
         while len(self.publishers) < n:
             room = self.rooms[len(self.publishers)]
             headers = await login(client, terminal_of(room))
-            pc, url = await publish(client, headers, [PacketVideoTrack(self.packets), ToneAudioTrack()], room,
-                                    video_codec=self.codec)
+            tracks: list[MediaStreamTrack] = [PacketVideoTrack(self.packets), PacketAudioTrack(self.tone)]
+            if self.low:
+                tracks.append(PacketVideoTrack(self.low, fps=5))
+            pc, url = await publish(client, headers, tracks, room, video_codec=self.codec)
             self.publishers[room] = pc
             self.sessions[room] = (url, headers)
         while len(self.publishers) > n:
@@ -224,7 +275,7 @@ class Bench:
                 self.per_viewer.append((await self.measure(f"1 room + {v} viewer(s)") - one) / v)
             await self.set_viewers(c, sup, 0)
             points = [(0, idle), (1, one)]
-            for n in a.rooms if self.full else []:
+            for n in a.rooms:
                 if n > 1:
                     await self.set_rooms(c, n)
                     points.append((n, await self.measure(f"{n} rooms recorded")))
@@ -243,6 +294,7 @@ class Bench:
             print(f"{label:<24}{rooms:>6}{viewers:>8}{cpu:>15.1f}{machine:>11.0f}{own:>9.0f}  {kept}")
         xs, ys = np.array([p[0] for p in points if p[0] > 0]), np.array([p[1] for p in points if p[0] > 0])
         slope, intercept = np.polyfit(xs, ys, 1) if len(xs) > 1 else (ys[0] - points[0][1], points[0][1])
+        self.slope = float(slope)
         print(f"\nCPU per recorded room (slope over {[int(x) for x in xs]} rooms): {slope:.1f} % of a core "
               f"(intercept {intercept:.1f} %, idle {points[0][1]:.1f} %)")
         cores = os.cpu_count() or 1
@@ -254,12 +306,40 @@ class Bench:
 
     async def wall(self, client: httpx.AsyncClient, n: int) -> None:
         """`n` rooms published and recorded, one wall of all `n` (thumbnails) and 5 full viewers of the first."""
-        await self.set_rooms(client, n)
+        # This process plays the supervisors and, on one core, at most `--publishers-here` cameras; a helper
+        # process publishes the rest (one asyncio loop cannot send 30 rooms' packets and receive 35 views).
+        here = min(n, self.args.publishers_here)
+        await self.set_rooms(client, here)
+        child = None
+        if n > here:
+            child = await asyncio.create_subprocess_exec(
+                sys.executable, __file__, "--publish-only", ",".join(self.rooms[here:n]), "--base", self.service.base,
+                "--codec", self.codec, "--bitrate", str(self.args.bitrate), "--low-bitrate", str(self.args.low_bitrate),
+                *(["--low-layer"] if self.low else ["--no-low-layer"]),
+                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+            assert child.stdout is not None
+            line = await child.stdout.readline()
+            if not line.startswith(b"ready"):
+                raise RuntimeError(f"publisher helper: {line!r}")
+            self.child_rooms = n - here
         admin = await login(client, "admin")  # the wall spans the BENCH site and MAIN
-        tiles = [(await watch(client, admin, room, "thumb"))[0] for room in self.rooms[:n]]
+        # Tiles receive without decoding (this process would otherwise need the cores the service is measured on).
+        tiles = [(await watch(client, admin, room, "thumb", decode=self.args.decode_tiles))[0]
+                 for room in self.rooms[:n]]
         full = [(await watch(client, admin, self.rooms[0]))[0] for _ in range(5)]
         self.viewers += tiles + full
+        before = [RECEIVED[pc]["video"] for pc in tiles + full]
         await self.measure(f"{n} rooms + wall + 5 full")
+        got = [RECEIVED[pc]["video"] - b for pc, b in zip(tiles + full, before, strict=True)]
+        secs = self.args.seconds + self.args.warmup
+        print(f"  video frames received per viewer during the step: tiles {min(got[:n])}-{max(got[:n])} "
+              f"(~{statistics.median(got[:n]) / secs:.1f}/s), full {min(got[n:])}-{max(got[n:])}; "
+              f"{sum(g > 0 for g in got)}/{len(got)} viewers received frames", flush=True)
+        if child is not None:
+            assert child.stdin is not None
+            child.stdin.close()  # the helper unpublishes and ends
+            await child.wait()
+            self.child_rooms = 0
         for pc in tiles + full:
             self.viewers.remove(pc)
             await pc.close()
@@ -288,6 +368,27 @@ class Bench:
               f"overall, {slope_late:+.2f} MiB/min over the second half; kept up {kept:.2f}")
 
 
+async def publish_only(args: argparse.Namespace) -> None:
+    """The helper process: publish `--publish-only` rooms to `--base` until stdin closes, then unpublish."""
+    video = encode_loop(10, args.bitrate, args.codec)
+    low = encode_loop(10, args.low_bitrate, args.codec, width=320, fps=5) if args.low_layer else []
+    tone = encode_tone(10)
+    sessions: list[tuple[RTCPeerConnection, str, dict[str, str]]] = []
+    async with httpx.AsyncClient(base_url=args.base, timeout=60) as client:
+        for room in args.publish_only.split(","):
+            headers = await login(client, terminal_of(room))
+            tracks: list[MediaStreamTrack] = [PacketVideoTrack(video), PacketAudioTrack(tone)]
+            if low:
+                tracks.append(PacketVideoTrack(low, fps=5))
+            pc, url = await publish(client, headers, tracks, room, video_codec=args.codec)
+            sessions.append((pc, url, headers))
+        print("ready", flush=True)
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+        for pc, url, headers in sessions:
+            await client.delete(url, headers=headers)
+            await pc.close()
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--rooms", type=lambda s: [int(x) for x in s.split(",")], default=[1, 2, 4, 6, 8])
@@ -300,11 +401,24 @@ def main() -> None:
     p.add_argument("--segment-seconds", type=float, default=4.0)
     p.add_argument("--preset", default="veryfast", help="YIDI_RECORDING_X264_PRESET of the service")
     p.add_argument("--bitrate", type=int, default=800_000, help="publishers' video bit rate (bit/s)")
+    p.add_argument("--low-layer", action=argparse.BooleanOptionalAction, default=True,
+                   help="publishers also send a 320x240 5 fps low layer, forwarded to wall tiles")
+    p.add_argument("--decode-tiles", action=argparse.BooleanOptionalAction, default=False,
+                   help="wall tiles decode what they receive (costs this process a decoder per tile)")
+    p.add_argument("--low-bitrate", type=int, default=110_000, help="the low layer's bit rate (bit/s)")
     p.add_argument("--wall", type=lambda s: [int(x) for x in s.split(",") if x], default=[],
                    help="also: N rooms recorded + a wall of all N (thumbnails) + 5 full viewers, for each N")
     p.add_argument("--designs", type=lambda s: s.split(","), default=["forward", "transcode"],
                    help="designs to measure, the first in full (forward, forward-vp8, transcode)")
+    p.add_argument("--publishers-here", type=int, default=12,
+                   help="wall step: cameras this process plays; a helper process plays the rest")
+    p.add_argument("--publish-only", default="", help=argparse.SUPPRESS)  # the helper: these rooms
+    p.add_argument("--base", default="", help=argparse.SUPPRESS)
+    p.add_argument("--codec", default="video/H264", help=argparse.SUPPRESS)
     args = p.parse_args()
+    if args.publish_only:
+        asyncio.run(publish_only(args))
+        return
     print(f"publishers: {WIDTH}x{HEIGHT} {FPS} fps ~{args.bitrate // 1000} kbit/s + 48 kHz tone; "
           f"service preset {args.preset}, {args.segment_seconds:g} s segments; {os.cpu_count()} CPUs", flush=True)
     results: dict[str, float] = {}
@@ -318,11 +432,11 @@ def main() -> None:
             finally:
                 bench.service.stop()
             results[design] = statistics.median(bench.per_viewer) if bench.per_viewer else float("nan")
-            rooms[design] = bench.per_room
+            rooms[design] = bench.slope
     if len(results) > 1:
         print("\nCPU per extra viewer by design (median, % of a core): " + ", ".join(
             f"{d} {v:.2f}" for d, v in results.items()))
-        print("CPU of one recorded room by design (1 room minus idle, % of a core): " + ", ".join(
+        print("CPU per recorded room by design (slope over the room steps, % of a core): " + ", ".join(
             f"{d} {v:.2f}" for d, v in rooms.items()))
         base, base_room = results.get("transcode"), rooms.get("transcode")
         for d in results:

@@ -198,7 +198,7 @@ class Settings(BaseSettings):
         description="Codec taken from a publisher's offer when it offers it (H.264: recorded by remux); "
                     "empty takes the offer's first.")
     webrtc_publish_low_layer: bool = Field(
-        default=False, description="The camera page also sends a low layer (thumbnail size, rate and bit rate) "
+        default=True, description="The camera page also sends a low layer (thumbnail size, rate and bit rate) "
                                   "that wall tiles get forwarded (no thumbnail encode in the service).")
     webrtc_thumbnail_width: int = Field(
         default=320, ge=64, le=1280, description="Width of a wall tile's thumbnail picture (layer=thumb).")

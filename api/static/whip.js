@@ -64,8 +64,15 @@
     pc = conn;
     for (const track of media.getTracks()) conn.addTransceiver(track, { direction: "sendonly", streams: [media] });
     // The low layer for wall tiles: a second, small video track the service forwards as it comes.
-    if (low) conn.addTransceiver(low, { direction: "sendonly", streams: [media],
-      sendEncodings: [{ maxBitrate: Number(root.dataset.lowBitrate), maxFramerate: Number(root.dataset.lowFps) }] });
+    if (low) {
+      const layer = conn.addTransceiver(low, { direction: "sendonly", streams: [media],
+        sendEncodings: [{ maxBitrate: Number(root.dataset.lowBitrate), maxFramerate: Number(root.dataset.lowFps),
+                          priority: "high" }] });
+      // VP8 for the small layer: cheap to encode beside the camera's H.264.
+      const caps = RTCRtpSender.getCapabilities && RTCRtpSender.getCapabilities("video");
+      const vp8 = caps ? caps.codecs.filter((c) => /vp8|rtx/i.test(c.mimeType)) : [];
+      if (vp8.length && layer.setCodecPreferences) layer.setCodecPreferences(vp8);
+    }
     conn.addEventListener("connectionstatechange", () => {
       if (pc !== conn) return;
       if (conn.connectionState === "connected") { failures = 0; setState("publishing"); }

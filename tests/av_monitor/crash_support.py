@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import signal
 import subprocess
 import sys
 import time
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -162,18 +164,44 @@ async def publish(client: httpx.AsyncClient, headers: dict[str, str], tracks: li
     return pc, r.headers["location"]
 
 
+# Frames each viewer of `watch` received, by kind (its peer connection -> {"video": n, "audio": n}).
+RECEIVED: weakref.WeakKeyDictionary[RTCPeerConnection, dict[str, int]] = weakref.WeakKeyDictionary()
+
+
+class _CountingSink:
+    """Stands in for an aiortc receiver's decoder queue: counts the reassembled frames, decodes none."""
+
+    def __init__(self, inner: queue.Queue[Any], counts: dict[str, int], kind: str) -> None:
+        self._inner, self._counts, self._kind = inner, counts, kind
+
+    def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
+        if item is None:
+            self._inner.put(None)  # lets the receiver's decoder thread end
+        else:
+            self._counts[self._kind] += 1
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
 async def watch(client: httpx.AsyncClient, headers: dict[str, str], room: str,
-                layer: str = "full") -> tuple[RTCPeerConnection, str]:
-    """A WHEP viewer of `room` receiving (and decoding, as a browser would) audio and video of `layer`."""
+                layer: str = "full", *, decode: bool = True) -> tuple[RTCPeerConnection, str]:
+    """A WHEP viewer of `room` receiving audio and video of `layer`, decoding as a browser would unless not `decode`.
+
+    A viewer that does not decode (a headless subscriber) only counts the frames it receives; both
+    kinds count in `RECEIVED[pc]`.
+    """
     import asyncio
 
     pc = RTCPeerConnection(NO_ICE)
+    counts = RECEIVED[pc] = {"video": 0, "audio": 0}
     drains: list[asyncio.Task[None]] = []
 
     async def drain(track: MediaStreamTrack) -> None:
         try:
             while True:
                 await track.recv()
+                counts[track.kind] += 1
         except Exception:  # noqa: BLE001 - the track ends when the peer closes
             return
 
@@ -187,6 +215,10 @@ async def watch(client: httpx.AsyncClient, headers: dict[str, str], room: str,
         await pc.close()
         raise RuntimeError(f"WHEP {room}: {r.status_code} {r.text}")
     await pc.setRemoteDescription(RTCSessionDescription(sdp=r.text, type="answer"))
+    if not decode:
+        for transceiver in pc.getTransceivers():
+            receiver, name = transceiver.receiver, "_RTCRtpReceiver__decoder_queue"
+            setattr(receiver, name, _CountingSink(getattr(receiver, name), counts, transceiver.kind))
     return pc, r.headers["location"]
 
 

@@ -256,7 +256,7 @@ def test_publish_watch_record_and_stop(tmp_path: Path, monkeypatch: pytest.Monke
     assert [e.kind for e in entries("av.publish") + entries("av.unpublish")] == ["av.publish", "av.unpublish"]
     folder = next((tmp_path / "recordings" / "MAIN-R1").iterdir())
     check_hashes(folder, segment_facts())
-    assert {f["video"] for f in segment_facts()} == {path}
+    assert {(f["video"], f["audio"]) for f in segment_facts()} == {(path, path)}, "Opus is remuxed with H.264"
     [run] = decode_recording(folder)
     counters = [n for _, n, _ in run.video if n is not None]
     assert len(counters) >= 15 and counters == sorted(counters)

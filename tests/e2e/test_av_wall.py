@@ -134,14 +134,16 @@ def test_the_room_camera_page_publishes_and_the_wall_plays_it(tmp_path: Path, mo
             first = player.evaluate("v => v.currentTime")
             wall.wait_for_timeout(1500)
             assert player.evaluate("v => v.currentTime") > first, "the room's video plays on"
-            # A tile shows the room's shared thumbnail (320 wide); "full quality" shows the camera's 640x480.
+            # A tile shows the camera page's low layer (320x240, forwarded: no thumbnail encode in the
+            # service); "full quality" shows the camera's 640x480.
             assert player.evaluate("v => [v.videoWidth, v.videoHeight]") == [320, 240]
-            assert hub.rooms[ROOM].thumbs is not None
+            room = hub.rooms[ROOM]
+            assert room.thumbs is None and len(room.fanouts["thumb"].subscribers) == 1
             tile.locator(".quality").click()
             expect(tile.locator(".quality")).to_have_text("缩略画面")
             wall.wait_for_function("v => v.videoWidth === 640 && v.readyState >= 2", arg=player.element_handle(),
                                    timeout=SLOW)
-            assert wait_for(lambda: hub.rooms[ROOM].thumbs is None), "no tile shows the thumbnail any more"
+            assert wait_for(lambda: not room.fanouts["thumb"].subscribers), "no tile shows the low layer any more"
             tile.locator(".quality").click()
             wall.wait_for_function("v => v.videoWidth === 320 && v.readyState >= 2", arg=player.element_handle(),
                                    timeout=SLOW)
