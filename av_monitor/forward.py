@@ -32,6 +32,8 @@ from aiortc import MediaStreamTrack, RTCPeerConnection
 from aiortc.mediastreams import MediaStreamError
 from av.packet import Packet
 
+from av_monitor.rec_remux import NAL_IDR, nal_units
+
 logger = logging.getLogger(__name__)
 DECODER_QUEUE = "_RTCRtpReceiver__decoder_queue"
 VIDEO_QUEUE = 60  # frames a forwarding viewer may hold (4 s at 15 fps) before it drops to a keyframe
@@ -44,8 +46,8 @@ def is_keyframe(mime: str, data: bytes) -> bool:
     if mime == "video/vp8":
         return bool(data) and data[0] & 0x01 == 0
     if mime == "video/h264":
-        # Annex B as aiortc's depayloader writes it: NAL units after 00 00 00 01 start codes.
-        return any(part and part[0] & 0x1F == 5 for part in data.split(b"\x00\x00\x00\x01"))
+        # Annex B as aiortc's depayloader writes it: NAL units after start codes.
+        return any(unit[0] & 0x1F == NAL_IDR for unit in nal_units(data))
     return True  # audio: every frame decodes on its own
 
 

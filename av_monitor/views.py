@@ -23,7 +23,8 @@ from access.errors import error
 from access.service import Principal
 from av_monitor import service
 from av_monitor.models import StreamState
-from av_monitor.webrtc import OfferError, TooManyViewers, get_hub
+from av_monitor.rooms import OfferError, TooManyViewers
+from av_monitor.webrtc import get_hub
 from av_monitor.whip_http import ENDPOINT_ALLOW, RESOURCE_ALLOW, ice_links
 from venues.models import Room
 

@@ -34,22 +34,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from aiortc import (
-    MediaStreamTrack,
-    RTCBundlePolicy,
-    RTCConfiguration,
-    RTCIceServer,
-    RTCPeerConnection,
-    RTCSessionDescription,
-)
+from aiortc import MediaStreamTrack, RTCPeerConnection
 from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamError
 
-from av_monitor import feeds, service
+from av_monitor import feeds, negotiation, service
 from av_monitor.audit import AuditWriter
-from av_monitor.forward import attach, prefer, remuxed_kinds
+from av_monitor.forward import attach, remuxed_kinds
 from av_monitor.models import StreamAlert, StreamState
-from av_monitor.rooms import OfferError, Peer, Recorder, RecorderFactory, Room, TooManyViewers, new_id, new_recording_id
+from av_monitor.rooms import Peer, Recorder, RecorderFactory, Room, TooManyViewers, new_id, new_recording_id
 from config.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -85,16 +78,6 @@ class RoomHub:
             self.rooms[code] = Room(code=code, recording_wanted=self._automatic("always"))
         return self.rooms[code]
 
-    def _configuration(self) -> RTCConfiguration:
-        s = self.settings
-        servers = [RTCIceServer(urls=url, username=s.webrtc_turn_username or None,
-                                credential=s.webrtc_turn_credential.get_secret_value() or None)
-                   if url.startswith("turn") else RTCIceServer(urls=url) for url in s.webrtc_ice_servers]
-        # An explicit (possibly empty) list: aiortc would otherwise contact a public STUN server. Max-bundle:
-        # with aiortc's default (balanced) a second video m-line after an audio one keeps a transport the
-        # bundle drops, and its packets (a camera page's low layer) are never received.
-        return RTCConfiguration(iceServers=servers, bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
-
     def _spawn(self, coro: Any) -> None:
         task: asyncio.Task[None] = asyncio.ensure_future(coro)
         self._tasks.add(task)
@@ -113,51 +96,23 @@ class RoomHub:
 
             self._schedule = asyncio.ensure_future(follow_schedule(self))
 
-    @staticmethod
-    async def _apply_offer(pc: RTCPeerConnection, offer_sdp: str, *, publish: bool) -> None:
-        """Check and apply an SDP offer (OfferError names what is wrong)."""
-        if not offer_sdp.lstrip().startswith("v=0") or "\nm=" not in offer_sdp.replace("\r\n", "\n"):
-            raise OfferError("the body is not an SDP offer with media (v=0 … m=…)")
-        try:
-            await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
-        except Exception as exc:  # aiortc raises assorted errors on malformed SDP; the client must hear why
-            raise OfferError(f"unusable SDP offer: {exc}") from exc
-        transceivers = pc.getTransceivers()
-        if not transceivers or any(t.kind not in ("audio", "video") for t in transceivers):
-            raise OfferError("the offer must carry audio and/or video media only")
-        # aiortc keeps the offer's direction as seen from our side (a sendonly offer is recvonly here).
-        wanted = ("recvonly", "sendrecv") if publish else ("sendonly", "sendrecv")
-        if any(getattr(t, "_offerDirection", None) not in wanted for t in transceivers):
-            raise OfferError("a WHIP offer must send its media" if publish else "a WHEP offer must receive media")
-
-    @staticmethod
-    async def _answer(pc: RTCPeerConnection) -> str:
-        """The complete answer (aiortc gathers ICE first: WHIP/WHEP need no trickle then)."""
-        await pc.setLocalDescription(await pc.createAnswer())
-        return str(pc.localDescription.sdp)
-
     async def publish(self, room_code: str, offer_sdp: str, *, actor: str) -> tuple[str, str]:
         """Accept a WHIP offer for the room; returns (session id, SDP answer). Replaces any publisher."""
         self._started()
         room = self._room(room_code)
-        peer = Peer(id=new_id(), pc=RTCPeerConnection(self._configuration()), actor=actor, since=datetime.now(UTC))
+        pc = RTCPeerConnection(negotiation.configuration(self.settings))
+        peer = Peer(id=new_id(), pc=pc, actor=actor, since=datetime.now(UTC))
         received: list[MediaStreamTrack] = []
         peer.pc.on("track", received.append)
         try:
-            await self._apply_offer(peer.pc, offer_sdp, publish=True)
-            if self.settings.webrtc_publish_video_codec:
-                cameras = [t for t in peer.pc.getTransceivers() if t.kind == "video"]
-                if cameras:  # the main camera's codec: the one the recorder can remux, when offered
-                    prefer(cameras[0], self.settings.webrtc_publish_video_codec.lower())
-            answer = await self._answer(peer.pc)
+            await negotiation.apply_offer(peer.pc, offer_sdp, publish=True)
+            negotiation.prefer_camera_codec(peer.pc, self.settings.webrtc_publish_video_codec)
+            answer = await negotiation.answer(peer.pc)
         except BaseException:
             await peer.pc.close()
             raise
         old = room.publisher
-        # A second video track in the offer is the publisher's low layer for wall tiles (the kiosk sends one).
-        videos = [t for t in received if t.kind == "video"]
-        layer = videos[1] if len(videos) > 1 else None
-        received = [t for t in received if t is not layer and (t.kind != "video" or t is videos[0])]
+        received, layer = negotiation.split_layer(received)
         room.publisher, room.sources = peer, {t.kind: t for t in received}
         room.publisher_mono, room.left_mono, room.stalled = time.monotonic(), None, False
         room.last_frame_mono = None
@@ -284,17 +239,18 @@ class RoomHub:
         room = self._room(room_code)
         if len(room.viewers) >= self.settings.webrtc_max_viewers_per_room:
             raise TooManyViewers(f"room {room_code} already has {len(room.viewers)} viewers")
-        peer = Peer(id=new_id(), pc=RTCPeerConnection(self._configuration()), actor=actor, since=datetime.now(UTC))
+        pc = RTCPeerConnection(negotiation.configuration(self.settings))
+        peer = Peer(id=new_id(), pc=pc, actor=actor, since=datetime.now(UTC))
         room.viewers[peer.id] = peer  # holds the place while the answer is made (the limit holds under races)
         try:
-            await self._apply_offer(peer.pc, offer_sdp, publish=False)
+            await negotiation.apply_offer(peer.pc, offer_sdp, publish=False)
             # The viewer's tracks exist before the answer is made, and follow the room's publisher.
             for transceiver in peer.pc.getTransceivers():
                 vt = feeds.viewer_track(room, transceiver, layer)
                 peer.tracks.append(vt)
                 feeds.pass_keyframe_requests(peer.pc.addTrack(vt), vt)
                 vt.follow(feeds.feed(room, vt, self.relay, self.settings))
-            answer = await self._answer(peer.pc)
+            answer = await negotiation.answer(peer.pc)
         except BaseException:
             await self._end_viewer(room, peer)
             raise

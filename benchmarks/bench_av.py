@@ -37,16 +37,16 @@ import statistics
 import sys
 import tempfile
 import time
-from fractions import Fraction
 from pathlib import Path
 
-import av
 import httpx
 import numpy as np
-from aiortc import MediaStreamTrack, RTCPeerConnection
+from aiortc import RTCPeerConnection
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench_cameras import FPS, HEIGHT, WIDTH, Cameras, publish_rooms  # noqa: E402
 
 from tests.av_monitor.crash_support import (  # noqa: E402
     RECEIVED,
@@ -59,108 +59,12 @@ from tests.av_monitor.crash_support import (  # noqa: E402
     watch,
 )
 
-WIDTH, HEIGHT, FPS = 640, 480, 15
 TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def camera_picture(n: int, rng: np.random.Generator, background: np.ndarray) -> np.ndarray:
-    """A yuv420p frame: textured static room, a moving figure, slow light change, per-frame noise."""
-    luma = background.copy()
-    x = int((WIDTH - 120) * (0.5 + 0.5 * np.sin(n / 25)))
-    y = int((HEIGHT - 200) * (0.5 + 0.5 * np.sin(n / 40)))
-    luma[y:y + 200, x:x + 120] = 60 + (n % 30)
-    luma = luma.astype(np.int16) + rng.normal(0, 4, luma.shape).astype(np.int16) + int(8 * np.sin(n / 50))
-    chroma = np.full((HEIGHT // 2, WIDTH), 128, dtype=np.uint8)
-    return np.vstack([np.clip(luma, 0, 255).astype(np.uint8), chroma])
 
 
 # design -> (publishers' codec, YIDI_WEBRTC_FORWARD_VIEWERS, YIDI_RECORDING_REMUX)
 DESIGNS = {"forward": ("video/H264", True, True), "forward-vp8": ("video/VP8", True, False),
            "transcode": ("video/VP8", False, False)}
-
-
-def encode_loop(seconds: int, bitrate: int, mime: str = "video/VP8", *, width: int = WIDTH, fps: int = FPS
-                ) -> list[bytes]:
-    """`seconds` of camera-like video as VP8 or H.264 packets (a keyframe every 2 s, so any loop start decodes).
-
-    A smaller `width` or `fps` (the low layer a camera page sends for wall tiles) scales the same scene.
-    """
-    rng = np.random.default_rng(7)
-    yy, xx = np.mgrid[0:HEIGHT, 0:WIDTH]
-    background = (110 + 40 * np.sin(xx / 17.0) * np.cos(yy / 23.0) + (xx // 80 % 2) * 20).astype(np.uint8)
-    codec = av.CodecContext.create("libvpx" if mime == "video/VP8" else "libx264", "w")
-    height = HEIGHT * width // WIDTH
-    codec.width, codec.height, codec.pix_fmt = width, height, "yuv420p"
-    codec.framerate, codec.time_base = Fraction(fps), Fraction(1, fps)
-    codec.bit_rate, codec.gop_size = bitrate, 2 * fps
-    codec.options = ({"deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0"} if mime == "video/VP8" else
-                     # as a browser sends it: baseline, no B-frames, SPS/PPS before every IDR
-                     {"preset": "veryfast", "tune": "zerolatency", "profile": "baseline",
-                      "x264-params": f"keyint={2 * fps}:min-keyint={2 * fps}:scenecut=0:repeat-headers=1"})
-    packets: list[bytes] = []
-    step = FPS // fps
-    for n in range(seconds * fps):
-        frame = av.VideoFrame.from_ndarray(camera_picture(n * step, rng, background), format="yuv420p")
-        if width != WIDTH:
-            frame = frame.reformat(width=width, height=height)
-        frame.pts = n
-        packets += [bytes(p) for p in codec.encode(frame)]
-    packets += [bytes(p) for p in codec.encode(None)]
-    return packets
-
-
-def encode_tone(seconds: int) -> list[bytes]:
-    """`seconds` of a 1 kHz tone as 20 ms Opus packets (48 kHz mono), as a microphone's would be sent."""
-    codec = av.CodecContext.create("libopus", "w")
-    assert isinstance(codec, av.AudioCodecContext)
-    codec.sample_rate, codec.layout, codec.format = 48_000, "mono", "s16"
-    codec.bit_rate = 32_000
-    packets: list[bytes] = []
-    for n in range(seconds * 50):
-        t = np.arange(n * 960, (n + 1) * 960)
-        wave = (np.sin(2 * np.pi * 1000 * t / 48_000) * 0.3 * 32767).astype(np.int16).reshape(1, -1)
-        frame = av.AudioFrame.from_ndarray(wave, format="s16", layout="mono")
-        frame.sample_rate, frame.pts = 48_000, n * 960
-        packets += [bytes(p) for p in codec.encode(frame)]
-    return packets
-
-
-class PacketAudioTrack(MediaStreamTrack):
-    """Paced 20 ms Opus packets, looped (no encoding in this process)."""
-
-    kind = "audio"
-
-    def __init__(self, packets: list[bytes]) -> None:
-        super().__init__()
-        self.packets, self.sent, self._start = packets, 0, 0.0
-
-    async def recv(self) -> av.Packet:
-        if not self._start:
-            self._start = time.monotonic()
-        await asyncio.sleep(max(0.0, self._start + self.sent * 0.02 - time.monotonic()))
-        packet = av.Packet(self.packets[self.sent % len(self.packets)])
-        packet.pts, packet.time_base = self.sent * 960, Fraction(1, 48_000)
-        self.sent += 1
-        return packet
-
-
-class PacketVideoTrack(MediaStreamTrack):
-    """Paced 15 fps video from pre-encoded packets, looped."""
-
-    kind = "video"
-
-    def __init__(self, packets: list[bytes], fps: int = FPS) -> None:
-        super().__init__()
-        self.packets, self.fps, self.sent, self._start = packets, fps, 0, 0.0
-
-    async def recv(self) -> av.Packet:
-        if not self._start:
-            self._start = time.monotonic()
-        await asyncio.sleep(max(0.0, self._start + self.sent / self.fps - time.monotonic()))
-        packet = av.Packet(self.packets[self.sent % len(self.packets)])
-        packet.pts, packet.time_base = self.sent * 90_000 // self.fps, Fraction(1, 90_000)
-        self.sent += 1
-        return packet
 
 
 def cpu_seconds(pid: int) -> float:
@@ -199,10 +103,8 @@ class Bench:
                "YIDI_WEBRTC_PUBLISH_VIDEO_CODEC": self.codec}
         self.service = Service(self.database, work / "recordings", work / "service.log",
                                segment_seconds=args.segment_seconds, extra_env=env)
-        self.packets = encode_loop(10, args.bitrate, self.codec)
-        self.tone = encode_tone(10)
-        # The low layer a camera page sends for wall tiles (the service forwards it, no thumbnail encode).
-        self.low = encode_loop(10, args.low_bitrate, self.codec, width=320, fps=5) if args.low_layer else []
+        self.cameras = Cameras(codec=self.codec, bitrate=args.bitrate, low_bitrate=args.low_bitrate,
+                               low_layer=args.low_layer)
         self.publishers: dict[str, RTCPeerConnection] = {}
         self.sessions: dict[str, tuple[str, dict[str, str]]] = {}  # room -> (WHIP session URL, headers)
         self.viewers: list[RTCPeerConnection] = []
@@ -243,10 +145,7 @@ class Bench:
         while len(self.publishers) < n:
             room = self.rooms[len(self.publishers)]
             headers = await login(client, terminal_of(room))
-            tracks: list[MediaStreamTrack] = [PacketVideoTrack(self.packets), PacketAudioTrack(self.tone)]
-            if self.low:
-                tracks.append(PacketVideoTrack(self.low, fps=5))
-            pc, url = await publish(client, headers, tracks, room, video_codec=self.codec)
+            pc, url = await publish(client, headers, self.cameras.tracks(), room, video_codec=self.codec)
             self.publishers[room] = pc
             self.sessions[room] = (url, headers)
         while len(self.publishers) > n:
@@ -315,7 +214,7 @@ class Bench:
             child = await asyncio.create_subprocess_exec(
                 sys.executable, __file__, "--publish-only", ",".join(self.rooms[here:n]), "--base", self.service.base,
                 "--codec", self.codec, "--bitrate", str(self.args.bitrate), "--low-bitrate", str(self.args.low_bitrate),
-                *(["--low-layer"] if self.low else ["--no-low-layer"]),
+                *(["--low-layer"] if self.args.low_layer else ["--no-low-layer"]),
                 stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
             assert child.stdout is not None
             line = await child.stdout.readline()
@@ -368,27 +267,6 @@ class Bench:
               f"overall, {slope_late:+.2f} MiB/min over the second half; kept up {kept:.2f}")
 
 
-async def publish_only(args: argparse.Namespace) -> None:
-    """The helper process: publish `--publish-only` rooms to `--base` until stdin closes, then unpublish."""
-    video = encode_loop(10, args.bitrate, args.codec)
-    low = encode_loop(10, args.low_bitrate, args.codec, width=320, fps=5) if args.low_layer else []
-    tone = encode_tone(10)
-    sessions: list[tuple[RTCPeerConnection, str, dict[str, str]]] = []
-    async with httpx.AsyncClient(base_url=args.base, timeout=60) as client:
-        for room in args.publish_only.split(","):
-            headers = await login(client, terminal_of(room))
-            tracks: list[MediaStreamTrack] = [PacketVideoTrack(video), PacketAudioTrack(tone)]
-            if low:
-                tracks.append(PacketVideoTrack(low, fps=5))
-            pc, url = await publish(client, headers, tracks, room, video_codec=args.codec)
-            sessions.append((pc, url, headers))
-        print("ready", flush=True)
-        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
-        for pc, url, headers in sessions:
-            await client.delete(url, headers=headers)
-            await pc.close()
-
-
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--rooms", type=lambda s: [int(x) for x in s.split(",")], default=[1, 2, 4, 6, 8])
@@ -417,7 +295,9 @@ def main() -> None:
     p.add_argument("--codec", default="video/H264", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.publish_only:
-        asyncio.run(publish_only(args))
+        cameras = Cameras(codec=args.codec, bitrate=args.bitrate, low_bitrate=args.low_bitrate,
+                          low_layer=args.low_layer)
+        asyncio.run(publish_rooms(cameras, args.base, args.publish_only.split(",")))
         return
     print(f"publishers: {WIDTH}x{HEIGHT} {FPS} fps ~{args.bitrate // 1000} kbit/s + 48 kHz tone; "
           f"service preset {args.preset}, {args.segment_seconds:g} s segments; {os.cpu_count()} CPUs", flush=True)

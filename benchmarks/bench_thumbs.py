@@ -25,7 +25,7 @@ from aiortc import MediaStreamTrack
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_av import FPS, HEIGHT, WIDTH, camera_picture  # noqa: E402
+from bench_cameras import FPS, HEIGHT, WIDTH, camera_picture  # noqa: E402
 
 from av_monitor.thumbs import Thumbnailer  # noqa: E402
 from config.settings import Settings  # noqa: E402

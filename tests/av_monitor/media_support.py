@@ -112,6 +112,47 @@ class ToneAudioTrack(MediaStreamTrack):
         return frame
 
 
+def opus_tone(frames: int, *, frequency: float = 1000.0) -> list[bytes]:
+    """`frames` 20 ms Opus packets (48 kHz mono) of a sine tone, as a WebRTC microphone sends them."""
+    codec = av.CodecContext.create("libopus", "w")
+    assert isinstance(codec, av.AudioCodecContext)
+    codec.sample_rate, codec.layout, codec.format = 48_000, "mono", "s16"
+    codec.bit_rate = 32_000
+    packets: list[bytes] = []
+    for n in range(frames):
+        t = np.arange(n * 960, (n + 1) * 960)
+        wave = (np.sin(2 * np.pi * frequency * t / 48_000) * 0.3 * 32767).astype(np.int16).reshape(1, -1)
+        frame = av.AudioFrame.from_ndarray(wave, format="s16", layout="mono")
+        frame.sample_rate, frame.pts = 48_000, n * 960
+        packets += [bytes(p) for p in codec.encode(frame)]
+    return packets
+
+
+class OpusPacketTrack(MediaStreamTrack):
+    """Paced 20 ms Opus packets, looped (a microphone as a fanout or a pre-encoded publisher gives them)."""
+
+    kind = "audio"
+    mime = "audio/opus"
+
+    def __init__(self, packets: list[bytes], *, lost: range = range(0)) -> None:
+        super().__init__()
+        self.packets, self.lost = packets, lost  # packets numbered in `lost` never arrive (a network loss)
+        self.sent = 0
+        self._start: float | None = None
+
+    async def recv(self) -> av.Packet:  # type: ignore[override]
+        while True:
+            if self._start is None:
+                self._start = time.monotonic()
+            await asyncio.sleep(max(0.0, self._start + self.sent * 0.02 - time.monotonic()))
+            number = self.sent
+            self.sent += 1
+            if number not in self.lost:
+                packet = av.Packet(self.packets[number % len(self.packets)])
+                packet.pts, packet.time_base = number * 960, Fraction(1, 48_000)
+                return packet
+
+
 class CountingTrack(MediaStreamTrack):
     """Pass-through of a received video track that notes each delivered frame's counter."""
 

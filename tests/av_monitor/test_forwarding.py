@@ -1,6 +1,6 @@
 """Viewers forward the publisher's encoded frames: no decode and no encode per viewer, keyframes on demand.
 
-Real aiortc peers against the app under uvicorn (as tests/av_monitor/test_whip_whep.py), plus unit
+Real aiortc peers against the app under uvicorn (tests/av_monitor/hub_support.py's harness), plus unit
 tests of av_monitor.forward's pieces with hand-made frames.
 """
 
@@ -23,8 +23,8 @@ from av import AudioFrame, Packet, VideoFrame
 from av_monitor import webrtc
 from av_monitor.forward import DECODER_QUEUE, Fanout, TeeQueue, is_keyframe, send_pli
 from av_monitor.thumbs import thumb_size
+from tests.av_monitor.hub_support import NO_ICE, SDP, FakeRecorder, login, publish, running, settings_for, until
 from tests.av_monitor.media_support import CounterVideoTrack, ToneAudioTrack, peak_frequency, read_counter
-from tests.av_monitor.test_whip_whep import NO_ICE, SDP, FakeRecorder, login, publish, running, settings_for, until
 
 
 def _tee(hub: webrtc.RoomHub, kind: str) -> TeeQueue:

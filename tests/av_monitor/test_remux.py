@@ -22,14 +22,16 @@ from aiortc.mediastreams import MediaStreamError
 from av_monitor.rec_encode import RunEncoder
 from av_monitor.rec_remux import KeyframePacer, RemuxError, add_video_stream, nal_units, parameter_sets
 from av_monitor.recorder import RoomRecorder, SegmentInfo
+from tests.av_monitor.hub_support import settings_for
 from tests.av_monitor.media_support import (
+    OpusPacketTrack,
     ToneAudioTrack,
     check_segments,
     counter_picture,
     decode_recording,
+    opus_tone,
     peak_frequency,
 )
-from tests.av_monitor.test_whip_whep import settings_for
 
 
 class H264PacketTrack(MediaStreamTrack):
@@ -87,38 +89,6 @@ class H264PacketTrack(MediaStreamTrack):
         return packet
 
 
-class OpusPacketTrack(MediaStreamTrack):
-    """A paced 1 kHz tone as 20 ms Opus packets, as the fanout hands a WebRTC microphone to the recorder."""
-
-    kind = "audio"
-    mime = "audio/opus"
-
-    def __init__(self, *, lost: range = range(0)) -> None:
-        super().__init__()
-        self.sent, self.lost = 0, lost  # packets in `lost` never arrive (a network loss)
-        self._encoder = av.CodecContext.create("libopus", "w")
-        assert isinstance(self._encoder, av.AudioCodecContext)
-        self._encoder.sample_rate, self._encoder.layout, self._encoder.format = 48_000, "mono", "s16"
-        self._start: float | None = None
-
-    async def recv(self) -> av.Packet:  # type: ignore[override]
-        while True:
-            if self._start is None:
-                self._start = time.monotonic()
-            await asyncio.sleep(max(0.0, self._start + self.sent * 0.02 - time.monotonic()))
-            n = np.arange(self.sent * 960, (self.sent + 1) * 960)
-            wave = (np.sin(2 * np.pi * 1000 * n / 48_000) * 0.3 * 32767).astype(np.int16).reshape(1, -1)
-            frame = av.AudioFrame.from_ndarray(wave, format="s16", layout="mono")
-            frame.sample_rate, frame.pts = 48_000, self.sent * 960
-            encoded = self._encoder.encode(frame)
-            number = self.sent
-            self.sent += 1
-            if encoded and number not in self.lost:
-                packet = av.Packet(bytes(encoded[0]))
-                packet.pts, packet.time_base = number * 960, Fraction(1, 48_000)
-                return packet
-
-
 def _record(tmp_path: Path, tracks: list[MediaStreamTrack], seconds: float) -> tuple[Path, list[SegmentInfo]]:
     infos: list[SegmentInfo] = []
 
@@ -153,7 +123,8 @@ def test_an_h264_track_is_remuxed_in_segments_cut_at_the_keyframes_the_recorder_
 
 
 def test_opus_is_remuxed_beside_h264_and_a_lost_stretch_stays_a_gap_in_time(tmp_path: Path) -> None:
-    video, tone = H264PacketTrack(frames=15 * 4), OpusPacketTrack(lost=range(100, 125))  # 0.5 s lost at 2 s
+    video = H264PacketTrack(frames=15 * 4)
+    tone = OpusPacketTrack(opus_tone(250), lost=range(100, 125))  # 0.5 s lost at 2 s
     directory, infos = _record(tmp_path, [video, tone], 4.2)
     check_segments(directory, infos)
     assert {(i.video, i.audio) for i in infos} == {("remux", "remux")}
