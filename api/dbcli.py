@@ -104,4 +104,38 @@ def ensure_demo() -> str:
     message = "demo: " + import_db(small(day=day))
     with Session(get_engine()) as session:
         users = ensure_demo_users(session)
+        users += ensure_demo_opening(session, day)
     return message + f"; demo users {', '.join(users)} (password: the setting YIDI_DEMO_PASSWORD)"
+
+
+def ensure_demo_opening(session: Session, day: Any) -> list[str]:
+    """A bid-opening room at the main centre, its camera account and a public opening at 09:00 on `day`."""
+    import datetime as dt
+
+    from access.models import User, UserCreate
+    from accounts.service import create_user
+    from config import clock
+    from config.settings import get_settings
+    from openings import service as openings
+    from openings.models import PublicOpeningCreate
+    from scheduler.normal_form import display_tz
+    from venues import service as venues
+    from venues.models import RoomCreate, Site
+
+    by_code = select(Site).order_by(Site.code)  # type: ignore[arg-type]
+    site = session.exec(by_code.where(Site.kind == "main_centre")).first() or session.exec(by_code).first()
+    if site is None:
+        return []
+    code = f"{site.code}-KB1"
+    venues.add_room(session, site_code=site.code, data=RoomCreate(code=code, seats=30, purpose="opening"))
+    start = dt.datetime.combine(day, dt.time(9, 0), tzinfo=display_tz())
+    opening = PublicOpeningCreate(title="演示项目开标（公开直播）", start=start, end=start + dt.timedelta(hours=1))
+    openings.create_opening(session, room_code=code, data=opening, actor="demo", now=clock.now())
+    made = []
+    if session.exec(select(User.id).where(User.username == "opening_terminal")).first() is None:
+        create_user(session, data=UserCreate(username="opening_terminal", role="terminal", room_code=code,
+                                             site_codes=[site.code], password=get_settings().demo_password),
+                    actor="demo")
+        made.append("opening_terminal")
+    session.commit()
+    return made

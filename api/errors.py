@@ -22,6 +22,7 @@ from evaluation.service import DrawNotFound, DrawStateError, StillSealed
 from experts import exceptions as expert_errors
 from experts import face_exceptions
 from experts.identity import FaceError
+from openings.exceptions import OpeningError
 from scheduler.exceptions import InstanceError, ReplacementError
 from venues import exceptions as venue_errors
 
@@ -110,3 +111,9 @@ def install(app: FastAPI) -> None:
         return JSONResponse(status_code=exc.status, content={"detail": detail})
 
     app.add_exception_handler(CheckinRefused, checkin_refused)
+
+    async def opening_error(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, OpeningError)
+        return error(exc.status, exc.field, str(exc))
+
+    app.add_exception_handler(OpeningError, opening_error)

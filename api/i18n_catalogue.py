@@ -25,7 +25,7 @@ logger = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES: tuple[str, ...] = ("config", "ledger", "access", "operations", "notify", "venues", "experts", "scheduler",
-                             "evaluation", "checkin", "av_monitor", "portal", "audit", "accounts", "api")
+                             "evaluation", "openings", "checkin", "av_monitor", "portal", "audit", "accounts", "api")
 KEYWORDS: dict[str, tuple[int, ...] | None] = {"t": None, "translate": (2,), "explain": None}
 METHODS: list[tuple[str, str]] = [("templates/**.html", "jinja2"), ("**.py", "python")]
 TEMPLATE = i18n.LOCALE_DIR / f"{i18n.DOMAIN}.pot"

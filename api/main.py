@@ -18,7 +18,7 @@ from api.jobs import runner as jobs_runner
 from api.jobs import views as jobs_views
 from api.migrate import upgrade
 from audit import views as audit_views
-from av_monitor import playback_views, webrtc
+from av_monitor import playback_views, public_views, webrtc
 from av_monitor import views as av_views
 from av_monitor.whip_http import WhipCors
 from checkin import scheduled as checkin_scheduled
@@ -31,6 +31,7 @@ from evaluation import views as draw_views
 from evaluation.scheduled import register_checkin_deadline_hook
 from experts import face_views
 from experts import views as expert_views
+from openings import views as opening_views
 from operations import views as operation_views
 from portal import me_views as portal_views
 from portal import views as notify_views
@@ -97,5 +98,7 @@ def create_app() -> FastAPI:
     app.include_router(av_views.router)
     app.include_router(audit_views.router)
     app.include_router(playback_views.router)
+    app.include_router(opening_views.router)
+    app.include_router(public_views.router)
     # --- (each feature adds its router above this line) ---
     return app

@@ -19,6 +19,7 @@ def import_models() -> None:
     import experts.models  # noqa: F401
     import ledger.models  # noqa: F401
     import notify.models  # noqa: F401
+    import openings.models  # noqa: F401
     import operations.models  # noqa: F401
     import venues.models  # noqa: F401
 

@@ -22,7 +22,8 @@ class StreamState(SQLModel):
     publishing: bool = Field(description="A WHIP publisher session exists for the room.")
     publisher_session: str | None = None
     publisher_since: datetime | None = None
-    viewers: int = Field(description="Open WHEP viewer sessions.")
+    viewers: int = Field(description="Open WHEP viewer sessions (staff and public).")
+    public_viewers: int = Field(default=0, description="Of these, anonymous viewers of a public opening.")
     recording: bool = Field(description="A recording of the room is open (it survives publisher reconnects).")
     recording_id: str | None = None
     last_frame_at: datetime | None = Field(default=None, description="When the last frame (audio or video) arrived.")

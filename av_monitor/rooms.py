@@ -51,6 +51,7 @@ class Peer:
     actor: str
     since: datetime
     tracks: list[ViewerTrack] = field(default_factory=list)
+    opening: str | None = None  # an anonymous viewer's watch-link token (public openings)
 
 
 @dataclass

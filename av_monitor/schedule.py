@@ -2,7 +2,9 @@
 
 A room is *scheduled* at `now` when a live project (drawn, evaluating or done) holds seats in it
 and `now` lies in [start − checkin_open_minutes, end + recording_after_minutes]: the check-in
-window, the evaluation and a margin afterwards are all on record.
+window, the evaluation and a margin afterwards are all on record. A bid-opening room is scheduled
+while a public opening of it runs, from `opening_lead_minutes` before its start to
+`recording_after_minutes` after its end.
 
 With `recording_mode = "schedule"` the hub runs `follow_schedule`: every
 `recording_schedule_interval_seconds` it asks the database (in a worker thread, never on the event
@@ -24,6 +26,7 @@ from sqlmodel import Session, col, select
 from config import clock, db
 from config.settings import Settings, get_settings
 from evaluation.models import HOLDING, Project, Seat
+from openings import service as openings
 from venues.models import Room
 
 logger = logging.getLogger(__name__)
@@ -49,7 +52,8 @@ def scheduled_rooms(session: Session, *, now: datetime, settings: Settings | Non
             .join(Project, col(Project.id) == col(Seat.project_id))
             .where(col(Project.status).in_(HOLDING), col(Project.start) <= latest_start,
                    col(Project.end) >= earliest_end).distinct())
-    return set(session.exec(stmt).all())
+    # A public bid opening is on record like an evaluation (its lead time to its end + the margin).
+    return set(session.exec(stmt).all()) | openings.recorded_rooms(session, now=now, settings=s)
 
 
 def is_scheduled(session: Session, *, room_code: str, now: datetime, settings: Settings | None = None) -> bool:

@@ -31,17 +31,17 @@ from venues.models import Room
 router = APIRouter(prefix="/api", tags=["av_monitor"])
 Terminal = Annotated[Principal, Depends(require("terminal"))]
 
-_ERROR_REF = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
-_SDP_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
+ERROR_REF = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+SDP_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
     "application/sdp": {"schema": {"type": "string", "description": "The SDP offer."}}}}}
-_CREATED: dict[int | str, dict[str, Any]] = {
+CREATED: dict[int | str, dict[str, Any]] = {
     201: {"description": "The SDP answer; `Location` is the session's resource URL (DELETE ends it).",
           "content": {"application/sdp": {"schema": {"type": "string"}}},
           "headers": {"Location": {"schema": {"type": "string"}, "description": "The session's resource URL."}}},
-    413: {"description": "The offer is too large", "content": _ERROR_REF},
-    415: {"description": "The body is not `application/sdp`", "content": _ERROR_REF},
+    413: {"description": "The offer is too large", "content": ERROR_REF},
+    415: {"description": "The body is not `application/sdp`", "content": ERROR_REF},
 }
-_ENDED: dict[int | str, dict[str, Any]] = {200: {"description": "The session has ended."}}
+ENDED: dict[int | str, dict[str, Any]] = {200: {"description": "The session has ended."}}
 
 
 def _not_found(field: str, message: str) -> HTTPException:
@@ -71,7 +71,7 @@ def viewer_room(code: str, request: Request, session: SessionDep, who: Staff) ->
     return _room(session, request, who, code, publisher=False)
 
 
-async def _offer(request: Request, max_bytes: int) -> str | Response:
+async def read_offer(request: Request, max_bytes: int) -> str | Response:
     """The request's SDP offer, or the error answer."""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind != "application/sdp":
@@ -94,7 +94,7 @@ async def _offer(request: Request, max_bytes: int) -> str | Response:
         return error(400, "sdp", "the SDP offer is not UTF-8 text")
 
 
-def _created(request: Request, session_id: str, answer: str) -> Response:
+def created(request: Request, session_id: str, answer: str) -> Response:
     location = f"{request.url.path}/{session_id}"
     response = Response(content=answer, status_code=201, media_type="application/sdp",
                         headers={"Location": location, "ETag": f'"{session_id}"'})
@@ -129,23 +129,23 @@ def session_patch(code: str, session_id: str) -> Response:
     return refused
 
 
-@router.post("/rooms/{code}/whip", status_code=201, response_class=Response, responses=_CREATED,
-             openapi_extra=_SDP_BODY)
+@router.post("/rooms/{code}/whip", status_code=201, response_class=Response, responses=CREATED,
+             openapi_extra=SDP_BODY)
 async def whip_publish(code: str, request: Request, room: Annotated[Room, Depends(publisher_room)],
                        who: Terminal) -> Response:
     """Publish the room's camera and microphone (WHIP): SDP offer in, SDP answer out; replaces a publisher."""
     hub = get_hub()
-    offer = await _offer(request, hub.settings.webrtc_max_sdp_bytes)
+    offer = await read_offer(request, hub.settings.webrtc_max_sdp_bytes)
     if isinstance(offer, Response):
         return offer
     try:
         session_id, answer = await hub.publish(room.code, offer, actor=who.actor)
     except OfferError as exc:
         return error(400, exc.field, str(exc))
-    return _created(request, session_id, answer)
+    return created(request, session_id, answer)
 
 
-@router.delete("/rooms/{code}/whip/{session_id}", response_class=Response, responses=_ENDED)
+@router.delete("/rooms/{code}/whip/{session_id}", response_class=Response, responses=ENDED)
 async def whip_stop(session_id: str, room: Annotated[Room, Depends(publisher_room)]) -> Response:
     """Stop publishing (the recording stays open for a reconnect, see webrtc_recording_linger_seconds)."""
     if not await get_hub().unpublish(room.code, session_id):
@@ -158,13 +158,13 @@ Layer = Annotated[Literal["full", "thumb"], Query(
 
 
 @router.post("/rooms/{code}/whep", status_code=201, response_class=Response, responses={
-    **_CREATED, 429: {"description": "The room has the most viewers allowed", "content": _ERROR_REF}},
-    openapi_extra=_SDP_BODY)
+    **CREATED, 429: {"description": "The room has the most viewers allowed", "content": ERROR_REF}},
+    openapi_extra=SDP_BODY)
 async def whep_view(code: str, request: Request, session: SessionDep, room: Annotated[Room, Depends(viewer_room)],
                     who: Staff, layer: Layer = "full") -> Response:
     """Watch the room live (WHEP): SDP offer (receive only) in, SDP answer out. The view is ledgered."""
     hub = get_hub()
-    offer = await _offer(request, hub.settings.webrtc_max_sdp_bytes)
+    offer = await read_offer(request, hub.settings.webrtc_max_sdp_bytes)
     if isinstance(offer, Response):
         return offer
     try:
@@ -183,10 +183,10 @@ async def whep_view(code: str, request: Request, session: SessionDep, room: Anno
     except BaseException:
         await hub.stop_viewing(room.code, session_id)  # an unlogged view must not go on
         raise
-    return _created(request, session_id, answer)
+    return created(request, session_id, answer)
 
 
-@router.delete("/rooms/{code}/whep/{session_id}", response_class=Response, responses=_ENDED)
+@router.delete("/rooms/{code}/whep/{session_id}", response_class=Response, responses=ENDED)
 async def whep_stop(session_id: str, room: Annotated[Room, Depends(viewer_room)]) -> Response:
     """Stop watching."""
     if not await get_hub().stop_viewing(room.code, session_id):

@@ -78,10 +78,11 @@ class RoomHub:
             self.rooms[code] = Room(code=code, recording_wanted=self._automatic("always"))
         return self.rooms[code]
 
-    def _spawn(self, coro: Any) -> None:
+    def _spawn(self, coro: Any) -> asyncio.Task[None]:
         task: asyncio.Task[None] = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     def _automatic(self, mode: str) -> bool:
         """True when rooms are recorded automatically in `mode` ("always" or "schedule")."""
@@ -230,17 +231,22 @@ class RoomHub:
         await self._end_publisher(room, room.publisher, replaced=False)
         return True
 
-    async def view(self, room_code: str, offer_sdp: str, *, actor: str, layer: str = "full") -> tuple[str, str]:
+    async def view(self, room_code: str, offer_sdp: str, *, actor: str, layer: str = "full",
+                   opening: str | None = None) -> tuple[str, str]:
         """Accept a WHEP offer; returns (session id, SDP answer). Works before the publisher arrives.
 
         `layer="thumb"` (wall tiles): the video is the room's shared thumbnail, when the viewer takes VP8.
+        `opening`: an anonymous viewer of a public opening (its link's token), counted against
+        `opening_max_viewers` apart from staff viewers, so a crowd never locks supervisors out.
         """
         self._started()
         room = self._room(room_code)
-        if len(room.viewers) >= self.settings.webrtc_max_viewers_per_room:
-            raise TooManyViewers(f"room {room_code} already has {len(room.viewers)} viewers")
+        alike = sum(1 for p in room.viewers.values() if (p.opening is None) == (opening is None))
+        limit = self.settings.webrtc_max_viewers_per_room if opening is None else self.settings.opening_max_viewers
+        if alike >= limit:
+            raise TooManyViewers(f"room {room_code} already has {alike} viewers")
         pc = RTCPeerConnection(negotiation.configuration(self.settings))
-        peer = Peer(id=new_id(), pc=pc, actor=actor, since=datetime.now(UTC))
+        peer = Peer(id=new_id(), pc=pc, actor=actor, since=datetime.now(UTC), opening=opening)
         room.viewers[peer.id] = peer  # holds the place while the answer is made (the limit holds under races)
         try:
             await negotiation.apply_offer(peer.pc, offer_sdp, publish=False)
@@ -340,6 +346,7 @@ class RoomHub:
         pub = room.publisher
         return StreamState(room_code=room_code, publishing=pub is not None, publisher_session=pub.id if pub else None,
                            publisher_since=pub.since if pub else None, viewers=len(room.viewers),
+                           public_viewers=sum(1 for p in room.viewers.values() if p.opening is not None),
                            recording=room.recorder is not None, recording_id=room.recording_id,
                            last_frame_at=room.last_frame_at, stalled=room.stalled, alerts=list(room.alerts))
 

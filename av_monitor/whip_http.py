@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from config.settings import Settings
 
 # The WHIP/WHEP endpoints and their session resources (nothing else gets CORS headers).
-ENDPOINT = re.compile(r"^/api/rooms/[^/]+/(whip|whep)(/[^/]+)?$")
+ENDPOINT = re.compile(r"^/api/(rooms/[^/]+/(whip|whep)|watch/[^/]+/whep)(/[^/]+)?$")
 METHODS: tuple[str, ...] = ("OPTIONS", "POST", "DELETE", "PATCH")
 REQUEST_HEADERS: tuple[str, ...] = ("Authorization", "Content-Type", "If-Match")
 EXPOSED: tuple[str, ...] = ("Location", "Link", "ETag", "Accept-Post", "Allow")

@@ -185,6 +185,14 @@ class Settings(BaseSettings):
         default=8, ge=1, le=100, description="Most WHEP viewers of one room at once (each costs one encoder)."
     )
     webrtc_max_sdp_bytes: int = Field(default=64 * 1024, ge=1024, description="Largest SDP offer accepted.")
+    # --- Public live bid openings (开标直播): anonymous viewers of a bid-opening room, package openings ---
+    opening_max_viewers: int = Field(
+        default=150, ge=1, le=10_000, description="Most anonymous viewers of one public opening at once "
+        "(forwarded, no encoder each; benchmarks/bench_openings.py measures what one process holds).")
+    opening_lead_minutes: int = Field(
+        default=30, ge=0, le=24 * 60, description="A public opening's watch link works, and its room is "
+        "recorded, from this long before its start to its end (recording_after_minutes more for the recording).")
+    opening_max_hours: float = Field(default=12.0, gt=0, le=72, description="Longest window of one public opening.")
     webrtc_stream_stopped_seconds: float = Field(
         default=10.0, ge=1, le=3600, description="No frames this long from a connected publisher raises an alert."
     )

@@ -116,7 +116,9 @@ def _export(
     site_code = dict(conn.execute(_select(Site.id, Site.code)).tuples().all())
     room_code = dict(conn.execute(_select(Room.id, Room.code)).tuples().all())
     rooms: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for site_id, code, seats in conn.execute(_select(Room.site_id, Room.code, Room.seats)).all():
+    # Only evaluation rooms seat committees: a bid-opening room (openings) is never offered to the draw.
+    evaluation_rooms = _select(Room.site_id, Room.code, Room.seats).where(col(Room.purpose) == "evaluation")
+    for site_id, code, seats in conn.execute(evaluation_rooms).all():
         rooms[site_id].append({"id": code, "seats": seats})
     sites = [
         {"id": s.code, "name": s.name, "region": s.region, "lat": s.lat, "lon": s.lon,

@@ -85,7 +85,12 @@ def _summary(result: dict[str, Any]) -> dict[str, Any]:
 
 def _store_seats(session: Session, draw: Draw, result: dict[str, Any], projects: dict[str, Project]) -> None:
     site_id: dict[str, int] = {c: i for c, i in session.exec(select(Site.code, Site.id)).all() if i is not None}
-    room_id: dict[str, int] = {c: i for c, i in session.exec(select(Room.code, Room.id)).all() if i is not None}
+    room_id: dict[str, int] = {c: i for c, i in session.exec(
+        select(Room.code, Room.id).where(Room.purpose == "evaluation")).all() if i is not None}
+    opening = sorted({s["room"] for p in result["projects"] for s in p["seats"]} - set(room_id))
+    if opening:
+        # The room became a bid-opening room while the draw ran; it is never a committee's room.
+        raise DrawStateError(f"room(s) {', '.join(opening)} are no longer evaluation rooms: draw again")
     assert draw.id is not None
     for p in result["projects"]:
         proj = projects[p["project"]]

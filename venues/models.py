@@ -18,6 +18,10 @@ from config.types import CODE_PATTERN, IsoDatetime, StoredDatetime
 
 SiteKind = Literal["main_centre", "sub_centre", "centre", "partner"]
 SITE_KINDS: tuple[str, ...] = ("main_centre", "sub_centre", "centre", "partner")
+# An evaluation room seats committees (the draw's rooms); a bid-opening room (开标室) never does, and only
+# it may be watched by the public during an opening (package openings).
+RoomPurpose = Literal["evaluation", "opening"]
+ROOM_PURPOSES: tuple[str, ...] = ("evaluation", "opening")
 REGION_PATTERN = r"^\d{6}$"
 
 
@@ -80,11 +84,15 @@ class RoomBase(SQLModel):
     # Daily opening hours, local time of day at settings.display_utc_offset_hours; None = always open.
     opens_at: Time | None = None
     closes_at: Time | None = None
+    # Changed only through openings.service.set_room_purpose, which checks what the room holds.
+    purpose: RoomPurpose = Field(default="evaluation", sa_type=String(16),
+                                 sa_column_kwargs={"server_default": "evaluation"})
 
 
 class Room(RoomBase, table=True):
     __tablename__ = "rooms"
-    __table_args__ = (CheckConstraint("seats >= 0", name="ck_rooms_seats"),)
+    __table_args__ = (CheckConstraint("seats >= 0", name="ck_rooms_seats"),
+                      _in("purpose", ROOM_PURPOSES, "ck_rooms_purpose"))
 
     id: int | None = Field(default=None, primary_key=True)
     site_id: int = Field(foreign_key="sites.id", index=True)

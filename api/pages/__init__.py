@@ -24,6 +24,7 @@ from api.pages import (
     expert_home,
     login,
     notices,
+    openings,
     project_form,
     projects,
     recordings,
@@ -39,5 +40,5 @@ from api.pages import (
 router = APIRouter(include_in_schema=False)
 # project_form first: its /projects/new must win over /projects/{code}.
 for _module in (login, calendar, project_form, projects, draws, dayplan, notices, rooms, stats, registry,
-                closures, venue_forms, user_forms, terminal, audit, recordings, wall, expert_home):
+                closures, venue_forms, user_forms, terminal, audit, recordings, wall, openings, expert_home):
     router.include_router(_module.router)

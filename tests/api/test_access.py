@@ -2,7 +2,7 @@
 
 The operations come from the OpenAPI document, so a new route without a POLICY entry fails this
 test until its access rule is declared here. The invariants checked for each (operation, user):
-  1. anonymous callers get 401 (the token endpoint excepted);
+  1. anonymous callers get 401 (the token endpoint and a public opening's watch link excepted);
   2. a role outside the operation's roles gets 403 naming `authorization`;
   3. users whose scope holds neither project P1 (sites MAIN, AUXA, AUXB) nor site MAIN — `coord_off`,
      `super_off` — never get a 2xx on an operation aimed at P1, its draw or MAIN, and lists show them
@@ -106,6 +106,14 @@ POLICY: dict[tuple[str, str], tuple[set[str], str | None]] = {
     ("POST", "/api/rooms/{code}/whep"): (STAFF, "MAIN"),
     ("DELETE", "/api/rooms/{code}/whep/{session_id}"): (STAFF, "MAIN"),
     ("GET", "/api/rooms/{code}/stream"): (STAFF, "MAIN"),
+    ("PUT", "/api/rooms/{code}/purpose"): (ADMIN, "MAIN"),
+    ("GET", "/api/rooms/{code}/openings"): (STAFF, "MAIN"),
+    ("POST", "/api/rooms/{code}/openings"): (COORD, "MAIN"),
+    ("DELETE", "/api/openings/{opening_id}"): (COORD, None),
+    # A public opening's watch link: anyone, no login; the token is the link's secret (here an unknown one).
+    ("GET", "/api/watch/{token}"): (ALL, "public"),
+    ("POST", "/api/watch/{token}/whep"): (ALL, "public"),
+    ("DELETE", "/api/watch/{token}/whep/{session_id}"): (ALL, "public"),
     ("GET", "/api/ledger/entries"): (STAFF, None),
     ("POST", "/api/ledger/verify"): (STAFF, None),
     ("GET", "/api/projects/{code}/evidence.zip"): (STAFF, "P1"),
@@ -125,7 +133,8 @@ def _request(c: TestClient, method: str, path: str, ids: dict[str, Any], headers
         else "MAIN-R1"
     url = path.format(draw_id=ids["draw"], code=code, username="coord_off", closure_id=ids["closure"],
                       operation_id=ids["operation"], room_code="MAIN-R1", session_id="0" * 32,
-                      room="MAIN-R1", recording_id="none", number=0, name="index.m3u8", ref="0" * 64)
+                      room="MAIN-R1", recording_id="none", number=0, name="index.m3u8", ref="0" * 64,
+                      token="0" * 32, opening_id=1)
     body: dict[str, Any] | None = {
         ("POST", "/api/users"): {"username": "new_user", "password": "long-enough-password", "role": "supervisor"},
         ("PATCH", "/api/users/{username}"): {"display_name": "x"},
@@ -144,6 +153,8 @@ def _request(c: TestClient, method: str, path: str, ids: dict[str, Any], headers
         ("PATCH", "/api/sites/{code}"): {"name": "renamed"},
         ("POST", "/api/sites/{code}/rooms"): {"code": "MAIN-R9", "seats": 4},
         ("PATCH", "/api/rooms/{code}"): {"seats": 8},
+        ("PUT", "/api/rooms/{code}/purpose"): {"purpose": "evaluation"},
+        ("POST", "/api/rooms/{code}/openings"): {"title": "开标", "start": START, "end": END},
         ("POST", "/api/closures"): {"site_code": "MAIN", "start": START, "end": END, "reason": "test"},
         ("POST", "/api/experts"): {"code": "E91", "birth_date": "1970-01-01", "region": "370102", "lat": 36.6,
                                    "lon": 117.0, "specialties": ["A0801"]},
@@ -206,7 +217,10 @@ def test_every_operation_by_every_role(engine: Engine, monkeypatch: pytest.Monke
                 role = ROLE.get(user)
                 refused = r.status_code == 401 or _authz_403(r) or r.status_code == 404
                 must_refuse = True
-                if user == "anonymous":
+                if target == "public":  # anyone may try a watch link: an unknown one is a plain 404, never more
+                    must_refuse = False
+                    ok = r.status_code == 404 and not EXPERT_CODE.search(r.text)
+                elif user == "anonymous":
                     ok = r.status_code == 401
                 elif role not in roles:
                     ok = _authz_403(r)
@@ -263,7 +277,8 @@ PAGES: dict[str, set[str]] = {
     "/experts": COORD, "/sites/new": COORD, "/sites/{code}/edit": COORD, "/users": ADMIN,
     "/terminal": {"terminal"}, "/me": {"expert"}, "/checkin/rooms/{room_code}": STAFF, "/audit": STAFF,
     "/terminal/stream": {"terminal"}, "/wall/projects/{code}": STAFF, "/wall/sites/{code}": STAFF,
-    "/recordings": STAFF, "/recordings/{room_code}/{recording_id}": STAFF,
+    "/recordings": STAFF, "/recordings/{room_code}/{recording_id}": STAFF, "/rooms/{code}/openings": STAFF,
+    "/watch/{token}": ALL,  # a public opening's watch page: anyone, no login (here an unknown link: 404)
 }
 
 
@@ -281,14 +296,17 @@ def test_every_page_by_every_role(engine: Engine, monkeypatch: pytest.MonkeyPatc
                 token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
                 c.post("/login", data={"username": user, "password": "correct-horse-battery", "csrf_token": token})
             for path in routes:
-                url = path.format(code="P1" if "projects" in path else "MAIN", room_code="MAIN-R1",
-                                  recording_id="none")
+                code = "P1" if "projects" in path else "MAIN-R1" if path.startswith("/rooms/{") else "MAIN"
+                url = path.format(code=code, room_code="MAIN-R1", recording_id="none", token="0" * 32)
                 before = _denied(engine)
                 r = c.get(url, headers={"Accept": "text/html"}, follow_redirects=False)
                 where = f"{user} GET {url} -> {r.status_code}"
                 role = ROLE.get(user)
                 if r.status_code >= 500:
                     problems.append("5xx: " + where)
+                elif path == "/watch/{token}":
+                    if r.status_code != 404:
+                        problems.append("an unknown watch link is not a plain 404: " + where)
                 elif user == "anonymous":
                     if r.status_code != 303 or "/login" not in r.headers.get("location", ""):
                         problems.append("no login redirect: " + where)

@@ -53,6 +53,15 @@ def test_serve_demo_starts_and_draws(tmp_path: Path) -> None:
         room = httpx.get(f"{base}/api/checkin/terminal", timeout=30,
                          headers={"Authorization": f"Bearer {kiosk.json()['access_token']}"})
         assert room.status_code == 200 and room.json()["room_code"], room.text
+        # The demo has a bid-opening room with a public opening on the demo day; its link answers anyone.
+        sites = httpx.get(f"{base}/api/sites", headers=auth, timeout=30).json()
+        rooms = [r for site in sites for r in httpx.get(f"{base}/api/sites/{site['code']}/rooms", headers=auth,
+                                                        timeout=30).json()]
+        opening_room = next((r["code"] for r in rooms if r["purpose"] == "opening"), "none")
+        listed = httpx.get(f"{base}/api/rooms/{opening_room}/openings", headers=auth, timeout=30)
+        assert listed.status_code == 200 and len(listed.json()) == 1, listed.text
+        facts = httpx.get(f"{base}{listed.json()[0]['watch_path'].replace('/watch/', '/api/watch/')}", timeout=30)
+        assert facts.status_code == 200 and facts.json()["status"] == "scheduled"
     finally:
         proc.terminate()
         proc.wait(timeout=30)

@@ -185,11 +185,12 @@ class _CountingSink:
 
 
 async def watch(client: httpx.AsyncClient, headers: dict[str, str], room: str,
-                layer: str = "full", *, decode: bool = True) -> tuple[RTCPeerConnection, str]:
+                layer: str = "full", *, decode: bool = True, endpoint: str | None = None
+                ) -> tuple[RTCPeerConnection, str]:
     """A WHEP viewer of `room` receiving audio and video of `layer`, decoding as a browser would unless not `decode`.
 
     A viewer that does not decode (a headless subscriber) only counts the frames it receives; both
-    kinds count in `RECEIVED[pc]`.
+    kinds count in `RECEIVED[pc]`. `endpoint` replaces the room's WHEP URL (a public opening's link).
     """
     import asyncio
 
@@ -209,7 +210,7 @@ async def watch(client: httpx.AsyncClient, headers: dict[str, str], room: str,
     pc.addTransceiver("video", direction="recvonly")
     pc.addTransceiver("audio", direction="recvonly")
     await pc.setLocalDescription(await pc.createOffer())
-    r = await client.post(f"/api/rooms/{room}/whep?layer={layer}", content=pc.localDescription.sdp,
+    r = await client.post(endpoint or f"/api/rooms/{room}/whep?layer={layer}", content=pc.localDescription.sdp,
                           headers={**headers, **SDP})
     if r.status_code != 201:
         await pc.close()
