@@ -47,11 +47,7 @@ LiveRoom = Annotated[tuple[int, str], Depends(_live_room)]
 @router.get("/{token}", response_model=OpeningFacts, responses={404: _REFUSED[404]})
 def watch_facts(token: str, session: SessionDep) -> OpeningFacts:
     """What the link shows: the opening's title, window and status (no login)."""
-    found = openings.by_token(session, token=token)
-    if found is None:
-        raise HTTPException(status_code=404, detail=[{"loc": ["token"],
-                                                      "msg": "no public opening has this link (or it was revoked)"}])
-    return openings.facts(found, now=clock.now())
+    return openings.facts(openings.by_token_or_error(session, token=token), now=clock.now())
 
 
 @router.options("/{token}/whep", include_in_schema=False)

@@ -80,6 +80,16 @@ def machine_busy() -> tuple[float, float]:
     return sum(values) - idle, sum(values)
 
 
+async def cpu_windows(pid: int, seconds: float, window: float) -> list[float]:
+    """CPU % of process `pid` (100 % = one core) in consecutive `window`-second windows for `seconds`."""
+    windows, end = [], time.monotonic() + seconds
+    while time.monotonic() < end:
+        c0, t0 = cpu_seconds(pid), time.monotonic()
+        await asyncio.sleep(window)
+        windows.append(100 * (cpu_seconds(pid) - c0) / (time.monotonic() - t0))
+    return windows
+
+
 def rss_mib(pid: int) -> float:
     """Resident set size of `pid` in MiB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -120,14 +130,10 @@ class Bench:
     async def measure(self, label: str) -> float:
         """Median service CPU % over windows of the step; appends a table row."""
         await asyncio.sleep(self.args.warmup)
-        pid, windows, own = self.service.pid, [], []
+        own: list[float] = []
         media0, busy0, wall0 = self.recorded_seconds(), machine_busy(), time.monotonic()
         me0 = time.process_time()
-        end = wall0 + self.args.seconds
-        while time.monotonic() < end:
-            c0, t0 = cpu_seconds(pid), time.monotonic()
-            await asyncio.sleep(self.args.window)
-            windows.append(100 * (cpu_seconds(pid) - c0) / (time.monotonic() - t0))
+        windows = await cpu_windows(self.service.pid, self.args.seconds, self.args.window)
         wall = time.monotonic() - wall0
         busy1 = machine_busy()
         machine = 100 * (busy1[0] - busy0[0]) / max(1, busy1[1] - busy0[1])

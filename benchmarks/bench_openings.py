@@ -38,7 +38,7 @@ from sqlmodel import Session, select
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench_av import cpu_seconds, machine_busy  # noqa: E402
+from bench_av import cpu_seconds, cpu_windows, machine_busy  # noqa: E402
 from bench_cameras import FPS, Cameras  # noqa: E402
 
 from config import db  # noqa: E402
@@ -147,11 +147,7 @@ async def measure(args: argparse.Namespace, service: Service, helpers: list[Help
     before = [c for h in helpers for c in await h.ask("report")]
     helpers0 = sum(cpu_seconds(h.proc.pid) for h in helpers)
     media0, busy0, wall0 = media(), machine_busy(), time.monotonic()
-    windows = []
-    while time.monotonic() < wall0 + args.seconds:
-        c0, t0 = cpu_seconds(service.pid), time.monotonic()
-        await asyncio.sleep(args.window)
-        windows.append(100 * (cpu_seconds(service.pid) - c0) / (time.monotonic() - t0))
+    windows = await cpu_windows(service.pid, args.seconds, args.window)
     wall = time.monotonic() - wall0
     after = [c for h in helpers for c in await h.ask("report")]
     busy1 = machine_busy()

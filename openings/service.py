@@ -156,6 +156,12 @@ def revoke_opening(session: Session, *, opening: PublicOpening, actor: str, now:
     return opening
 
 
+def _no_link() -> OpeningNotFound:
+    # One answer for unknown, revoked and no longer public: a link's state cannot be probed.
+    return OpeningNotFound("no public opening has this link (or it was revoked)", field="token",
+                           key="openings.not_found")
+
+
 def by_token(session: Session, *, token: str) -> PublicOpening | None:
     """The opening whose link has this token, unless revoked."""
     opening = session.exec(select(PublicOpening).where(PublicOpening.token == token)).first() \
@@ -163,13 +169,20 @@ def by_token(session: Session, *, token: str) -> PublicOpening | None:
     return opening if opening is not None and opening.revoked_at is None else None
 
 
+def by_token_or_error(session: Session, *, token: str) -> PublicOpening:
+    """The opening whose link has this token, unless revoked; else OpeningNotFound naming `token`."""
+    opening = by_token(session, token=token)
+    if opening is None:
+        raise _no_link()
+    return opening
+
+
 def watchable(session: Session, *, token: str, now: datetime) -> tuple[PublicOpening, Room]:
     """The opening of this link and its room while the public may watch; else why not."""
     opening = by_token(session, token=token)
     room = session.get(Room, opening.room_id) if opening is not None else None
     if opening is None or room is None:
-        raise OpeningNotFound("no public opening has this link (or it was revoked)", field="token",
-                              key="openings.not_found")
+        raise _no_link()
     st = status(opening, now=now)
     if st == "scheduled":
         opens = facts(opening, now=now).opens_at
@@ -179,8 +192,7 @@ def watchable(session: Session, *, token: str, now: datetime) -> tuple[PublicOpe
         raise OpeningNotLive("the opening is over", field="token", key="openings.over")
     # Checked at every view, not only when the opening was made: the room must still be a bid-opening room.
     if room.purpose != "opening" or _evaluations_in(session, room, start=now, end=now):
-        raise OpeningNotFound("no public opening has this link (or it was revoked)", field="token",
-                              key="openings.not_found")
+        raise _no_link()
     return opening, room
 
 

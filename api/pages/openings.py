@@ -89,11 +89,10 @@ def create_opening(request: Request, session: SessionDep, code: str, csrf_token:
     except ValidationError as exc:
         session.rollback()
         return _page(request, session, who, room, error=validation_field(exc), values=values, status_code=422)
-    except (FormError, OpeningError) as exc:
+    except (FormError, OpeningError) as exc:  # a refusal is 409, bad input 422
         session.rollback()
-        status = getattr(exc, "status", 422)
         return _page(request, session, who, room, error=explain(request, exc, exc.field), values=values,
-                     status_code=status if status in (409, 422) else 422)
+                     status_code=getattr(exc, "status", 422))
     session.commit()
     return RedirectResponse(f"/rooms/{room.code}/openings", status_code=303)
 
