@@ -1,6 +1,6 @@
 # The two set-up commands of the README: `make demo` and `make test`.
 .PHONY: venv demo test lint bench messages clients
-PACKAGES = config ledger access operations notify venues experts scheduler evaluation openings checkin av_monitor portal audit accounts api
+PACKAGES = config ledger access operations notify venues experts scheduler evaluation openings sfu checkin av_monitor portal audit accounts api
 
 venv:
 	@bash scripts/bootstrap.sh

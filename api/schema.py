@@ -21,6 +21,7 @@ def import_models() -> None:
     import notify.models  # noqa: F401
     import openings.models  # noqa: F401
     import operations.models  # noqa: F401
+    import sfu.models  # noqa: F401
     import venues.models  # noqa: F401
 
 

@@ -15,13 +15,14 @@ import weakref
 
 from sqlmodel import Session
 
+from av_monitor.sfu_hub import SfuHub
 from av_monitor.webrtc import RoomHub
 from config import clock, db
 from openings import service as openings
 
 logger = logging.getLogger(__name__)
 SWEEP_SECONDS = 5.0
-_sweeps: weakref.WeakKeyDictionary[RoomHub, asyncio.Task[None]] = weakref.WeakKeyDictionary()
+_sweeps: weakref.WeakKeyDictionary[RoomHub | SfuHub, asyncio.Task[None]] = weakref.WeakKeyDictionary()
 
 
 def _live(tokens: set[str]) -> set[str]:
@@ -29,13 +30,12 @@ def _live(tokens: set[str]) -> set[str]:
         return openings.live_tokens(session, tokens=tokens, now=clock.now())
 
 
-def public_sessions(hub: RoomHub) -> dict[str, tuple[str, str]]:
+def public_sessions(hub: RoomHub | SfuHub) -> dict[str, tuple[str, str]]:
     """Anonymous viewer sessions: session id -> (room code, token)."""
-    return {peer.id: (room.code, peer.opening) for room in hub.rooms.values()
-            for peer in room.viewers.values() if peer.opening is not None}
+    return hub.public_sessions()
 
 
-async def sweep_once(hub: RoomHub) -> int:
+async def sweep_once(hub: RoomHub | SfuHub) -> int:
     """End the anonymous sessions whose links no longer work; returns how many ended."""
     sessions = public_sessions(hub)
     if not sessions:
@@ -50,7 +50,7 @@ async def sweep_once(hub: RoomHub) -> int:
     return ended
 
 
-async def _sweep(hub: RoomHub) -> None:
+async def _sweep(hub: RoomHub | SfuHub) -> None:
     while public_sessions(hub):
         await asyncio.sleep(SWEEP_SECONDS)
         try:
@@ -61,7 +61,7 @@ async def _sweep(hub: RoomHub) -> None:
             logger.exception("public openings: the links could not be checked")
 
 
-def ensure_sweep(hub: RoomHub) -> None:
+def ensure_sweep(hub: RoomHub | SfuHub) -> None:
     """Run the sweep on the hub's loop while anonymous viewers are connected (call on that loop)."""
     task = _sweeps.get(hub)
     if task is None or task.done():

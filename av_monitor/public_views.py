@@ -21,7 +21,7 @@ from sqlmodel import Session
 from access.deps import SessionDep
 from access.errors import error
 from av_monitor import public
-from av_monitor.rooms import OfferError, TooManyViewers
+from av_monitor.rooms import NotPublishing, OfferError, TooManyViewers, Unavailable
 from av_monitor.views import CREATED, ENDED, ERROR_REF, SDP_BODY, created, read_offer
 from av_monitor.webrtc import get_hub
 from av_monitor.whip_http import ENDPOINT_ALLOW, RESOURCE_ALLOW
@@ -72,7 +72,8 @@ Layer = Annotated[Literal["full", "thumb"], Query(description="full: the room's 
 
 
 @router.post("/{token}/whep", status_code=201, response_class=Response, openapi_extra=SDP_BODY, responses={
-    **CREATED, **_REFUSED, 429: {"description": "The opening has the most viewers allowed", "content": ERROR_REF}})
+    **CREATED, **_REFUSED, 429: {"description": "The opening has the most viewers allowed", "content": ERROR_REF},
+    409: {"description": "The room is not publishing (SFU back end only)", "content": ERROR_REF}})
 async def watch(token: str, request: Request, live: LiveRoom, layer: Layer = "full") -> Response:
     """Watch the public opening live (WHEP, no login): SDP offer (receive only) in, SDP answer out."""
     opening_id, room_code = live
@@ -84,9 +85,13 @@ async def watch(token: str, request: Request, live: LiveRoom, layer: Layer = "fu
         session_id, answer = await hub.view(room_code, offer, actor="public", layer=layer, opening=token)
     except OfferError as exc:
         return error(400, exc.field, str(exc))
+    except Unavailable as exc:
+        return error(503, "sfu", f"live video is unavailable for a moment ({exc}); try again")
     except TooManyViewers:
         return error(429, "token", f"the opening has the most viewers allowed ({hub.settings.opening_max_viewers}); "
                                    "try again in a while")
+    except NotPublishing:
+        return error(409, "token", "the opening's camera is not on yet; try again in a moment")
     public.ensure_sweep(hub)
     try:
         await run_in_threadpool(_count, opening_id, hub.state(room_code).public_viewers)

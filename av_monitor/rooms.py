@@ -42,6 +42,14 @@ class TooManyViewers(RuntimeError):
     """The room already has the most viewers allowed."""
 
 
+class Unavailable(RuntimeError):
+    """The A/V back end (the SFU) cannot be reached now."""
+
+
+class NotPublishing(RuntimeError):
+    """The room has no publisher to watch (the SFU back end cannot wait for one)."""
+
+
 @dataclass
 class Peer:
     """One WHIP or WHEP session."""

@@ -23,7 +23,7 @@ from access.errors import error
 from access.service import Principal
 from av_monitor import service
 from av_monitor.models import StreamState
-from av_monitor.rooms import OfferError, TooManyViewers
+from av_monitor.rooms import NotPublishing, OfferError, TooManyViewers, Unavailable
 from av_monitor.webrtc import get_hub
 from av_monitor.whip_http import ENDPOINT_ALLOW, RESOURCE_ALLOW, ice_links
 from venues.models import Room
@@ -142,6 +142,8 @@ async def whip_publish(code: str, request: Request, room: Annotated[Room, Depend
         session_id, answer = await hub.publish(room.code, offer, actor=who.actor)
     except OfferError as exc:
         return error(400, exc.field, str(exc))
+    except Unavailable as exc:
+        return error(503, "sfu", f"live video is unavailable for a moment ({exc}); try again")
     return created(request, session_id, answer)
 
 
@@ -158,7 +160,8 @@ Layer = Annotated[Literal["full", "thumb"], Query(
 
 
 @router.post("/rooms/{code}/whep", status_code=201, response_class=Response, responses={
-    **CREATED, 429: {"description": "The room has the most viewers allowed", "content": ERROR_REF}},
+    **CREATED, 429: {"description": "The room has the most viewers allowed", "content": ERROR_REF},
+    409: {"description": "The room is not publishing (SFU back end only)", "content": ERROR_REF}},
     openapi_extra=SDP_BODY)
 async def whep_view(code: str, request: Request, session: SessionDep, room: Annotated[Room, Depends(viewer_room)],
                     who: Staff, layer: Layer = "full") -> Response:
@@ -171,8 +174,12 @@ async def whep_view(code: str, request: Request, session: SessionDep, room: Anno
         session_id, answer = await hub.view(room.code, offer, actor=who.actor, layer=layer)
     except OfferError as exc:
         return error(400, exc.field, str(exc))
+    except Unavailable as exc:
+        return error(503, "sfu", f"live video is unavailable for a moment ({exc}); try again")
     except TooManyViewers as exc:
         return error(429, "code", str(exc))
+    except NotPublishing as exc:
+        return error(409, "code", str(exc))
 
     def log() -> None:
         service.log_view(session, room_code=room.code, actor=who.actor, session_id=session_id)

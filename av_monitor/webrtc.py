@@ -43,6 +43,7 @@ from av_monitor.audit import AuditWriter
 from av_monitor.forward import attach, remuxed_kinds
 from av_monitor.models import StreamAlert, StreamState
 from av_monitor.rooms import Peer, Recorder, RecorderFactory, Room, TooManyViewers, new_id, new_recording_id
+from av_monitor.sfu_hub import SfuHub
 from config.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -340,6 +341,11 @@ class RoomHub:
                         and now - room.left_mono >= self.settings.webrtc_recording_linger_seconds:
                     await self._finish_recording(room)
 
+    def public_sessions(self) -> dict[str, tuple[str, str]]:
+        """Anonymous viewer sessions: session id -> (room code, token)."""
+        return {peer.id: (room.code, peer.opening) for room in self.rooms.values()
+                for peer in room.viewers.values() if peer.opening is not None}
+
     def state(self, room_code: str) -> StreamState:
         """The room's stream as it stands (an unknown room is simply idle)."""
         room = self.rooms.get(room_code) or Room(code=room_code)
@@ -368,14 +374,14 @@ class RoomHub:
         await asyncio.get_running_loop().run_in_executor(None, self.audit.close)
 
 
-_hub: RoomHub | None = None
+_hub: RoomHub | SfuHub | None = None
 
 
-def get_hub() -> RoomHub:
-    """The process's hub (created on first use)."""
+def get_hub() -> RoomHub | SfuHub:
+    """The process's hub (created on first use): the embedded one, or the SFU's (`av_backend`)."""
     global _hub
     if _hub is None:
-        _hub = RoomHub()
+        _hub = SfuHub() if get_settings().av_backend == "janus" else RoomHub()
     return _hub
 
 

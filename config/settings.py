@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import time
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -185,6 +186,26 @@ class Settings(BaseSettings):
         default=8, ge=1, le=100, description="Most WHEP viewers of one room at once (each costs one encoder)."
     )
     webrtc_max_sdp_bytes: int = Field(default=64 * 1024, ge=1024, description="Largest SDP offer accepted.")
+    # --- A/V back end: the embedded aiortc hub, or a Janus SFU shared by every service process (sfu, av_monitor) ---
+    av_backend: Literal["aiortc", "janus"] = Field(
+        default="aiortc", description="aiortc: media through this process (one process); janus: WHIP/WHEP proxied to "
+        "a Janus server (VideoRoom publishers, Streaming viewers), state in the database, any number of processes.")
+    sfu_janus_url: str = Field(
+        default="http://127.0.0.1:8088/janus", description="Janus's REST API (av_backend=janus).")
+    sfu_admin_key: SecretStr = Field(
+        default=SecretStr(""), description="The admin_key of Janus's VideoRoom and Streaming plugins (room, "
+        "mountpoint and forwarder requests); the same in deploy/janus/*.jcfg.")
+    sfu_forward_host: str = Field(
+        default="127.0.0.1", description="Address of the Janus host as seen by itself (RTP forwarders to mountpoints).")
+    sfu_keepalive_seconds: float = Field(
+        default=20.0, ge=1, le=55, description="Every process keeps every Janus session alive this often (Janus "
+        "drops a session after its session_timeout, 60 s in deploy/janus/janus.jcfg).")
+    sfu_request_timeout_seconds: float = Field(default=10.0, ge=1, le=120, description="Longest wait for Janus.")
+    sfu_max_viewers_per_room: int = Field(
+        default=100, ge=1, le=10_000, description="Most staff viewers of one room through the SFU.")
+    sfu_keyframe_seconds: int = Field(
+        default=2, ge=0, le=60, description="Janus asks publishers for a keyframe this often (new viewers' first "
+        "picture; 0: never).")
     # --- Public live bid openings (开标直播): anonymous viewers of a bid-opening room, package openings ---
     opening_max_viewers: int = Field(
         default=150, ge=1, le=10_000, description="Most anonymous viewers of one public opening at once "

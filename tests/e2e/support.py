@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlmodel import Session
@@ -31,6 +32,14 @@ CHROMIUM = Path(os.environ.get("YIDI_TEST_CHROMIUM", "/usr/bin/chromium"))
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                "--disable-sync", "--no-first-run"]
 SHOTS = Path(os.environ.get("YIDI_TEST_SCREENSHOTS", "/tmp"))
+
+
+def launch_with_camera(pw: Any, video: Path, audio: Path) -> Any:
+    """Headless Chromium whose fake camera and microphone play `video` and `audio`, allowed without asking."""
+    return pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=[
+        *LAUNCH_ARGS, "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+        "--autoplay-policy=no-user-gesture-required",
+        f"--use-file-for-fake-video-capture={video}", f"--use-file-for-fake-audio-capture={audio}"])
 
 
 def need_chromium() -> None:

@@ -32,7 +32,7 @@ from config.settings import Settings
 from ledger.models import LedgerEntry
 from tests.api.test_terminal_pages import seat_in_main_r1
 from tests.api_support import PASSWORD, app_client, bearer
-from tests.e2e.support import CHROMIUM, LAUNCH_ARGS, SHOTS, need_chromium, serve
+from tests.e2e.support import SHOTS, launch_with_camera, need_chromium, serve
 
 IN_CHECKIN_WINDOW = datetime(2026, 11, 23, 0, 30, tzinfo=UTC)  # 08:30 local, P1 starts at 09:00
 ROOM = "MAIN-R1"
@@ -109,10 +109,7 @@ def test_the_room_camera_page_publishes_and_the_wall_plays_it(tmp_path: Path, mo
     with serve(tmp_path, monkeypatch, prepare=lambda s: None if seat_in_main_r1(s) else None) as (base, moving), \
             sync_playwright() as pw:
         moving.at = IN_CHECKIN_WINDOW
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=[
-            *LAUNCH_ARGS, "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-            "--autoplay-policy=no-user-gesture-required",
-            f"--use-file-for-fake-video-capture={video}", f"--use-file-for-fake-audio-capture={audio}"])
+        browser = launch_with_camera(pw, video, audio)
         try:
             camera = browser.new_context(viewport={"width": 1100, "height": 1000}).new_page()
             log_in(camera, base, "term1")

@@ -28,7 +28,7 @@ import pytest
 from av_monitor import webrtc
 from config.settings import Settings, get_settings
 from tests.api_support import PASSWORD
-from tests.e2e.support import CHROMIUM, LAUNCH_ARGS, free_port, need_chromium, serve
+from tests.e2e.support import free_port, launch_with_camera, need_chromium, serve
 from tests.e2e.test_av_wall import fake_video, tone, wait_for
 
 CLIENTS = Path(__file__).resolve().parent / "clients" / "node_modules" / "whip-whep"
@@ -118,10 +118,7 @@ def test_medooze_whip_whep_clients_publish_and_view_from_another_origin(
     video, audio = fake_video(tmp_path / "camera.y4m"), tone(tmp_path / "tone.wav")
     try:
         with serve(tmp_path, monkeypatch) as (base, _), sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=[
-                *LAUNCH_ARGS, "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                "--autoplay-policy=no-user-gesture-required",
-                f"--use-file-for-fake-video-capture={video}", f"--use-file-for-fake-audio-capture={audio}"])
+            browser = launch_with_camera(pw, video, audio)
             try:
                 camera, resource = _session(browser, pages, "publish", f"{base}/api/rooms/{ROOM}/whip",
                                             _token(base, "term1"))

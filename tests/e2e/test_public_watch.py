@@ -23,7 +23,7 @@ from config.settings import Settings
 from openings import service
 from openings.models import PublicOpening
 from tests.api_support import BEFORE_START
-from tests.e2e.support import CHROMIUM, LAUNCH_ARGS, SHOTS, need_chromium, serve
+from tests.e2e.support import SHOTS, launch_with_camera, need_chromium, serve
 from tests.e2e.test_av_wall import SLOW, fake_video, log_in, tone, wait_for
 from venues.models import Room
 
@@ -58,10 +58,7 @@ def test_a_visitor_without_login_watches_the_opening(tmp_path: Path, monkeypatch
     need_chromium()
     video, audio = fake_video(tmp_path / "camera.y4m"), tone(tmp_path / "tone.wav")
     with serve(tmp_path, monkeypatch, prepare=_opening_now) as (base, _), sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=[
-            *LAUNCH_ARGS, "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-            "--autoplay-policy=no-user-gesture-required",
-            f"--use-file-for-fake-video-capture={video}", f"--use-file-for-fake-audio-capture={audio}"])
+        browser = launch_with_camera(pw, video, audio)
         try:
             camera = browser.new_context().new_page()
             log_in(camera, base, "term1")

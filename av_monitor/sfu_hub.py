@@ -1,0 +1,303 @@
+"""The SFU back end (`av_backend=janus`): WHIP and WHEP proxied to Janus, their state in the database.
+
+Publishers join a Janus VideoRoom room (one per product room) with their own offer; Janus answers.
+Viewers are served by Janus's Streaming plugin: a mountpoint per room and shape of the viewer's
+offer (layer, kinds, payload types), fed by a VideoRoom RTP forwarder of the publisher's streams,
+and answered through the SDP bridge (sfu.sdp). No media passes through this process. Every
+session is a row (sfu.models), so any service process serves any DELETE and any room's state, and
+every process keeps every Janus session alive: one process dying (kill -9) stops nothing.
+Recording through the SFU is not built yet (see docs/av.md): a room asked to record gets an alert.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from sqlmodel import Session
+
+from av_monitor import service
+from av_monitor.audit import AuditWriter
+from av_monitor.models import StreamAlert, StreamState
+from av_monitor.rooms import MAX_ALERTS_KEPT, NotPublishing, OfferError, TooManyViewers, Unavailable, new_id
+from config import db
+from config.settings import Settings, get_settings
+from sfu import sdp
+from sfu import service as state
+from sfu.control import STREAMING, VIDEOROOM, Control
+from sfu.janus import JanusClient, JanusError
+from sfu.models import SfuMount, SfuPeer
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def _with_session(fn: Callable[..., T], kwargs: dict[str, Any]) -> T:
+    with Session(db.get_engine(), expire_on_commit=False) as session:  # rows are read after the commit
+        return fn(session, **kwargs)
+
+
+class SfuHub:
+    """The RoomHub interface over Janus; one per process (see av_monitor.webrtc.get_hub)."""
+
+    def __init__(self, *, settings: Settings | None = None, audit: AuditWriter | None = None) -> None:
+        self.settings = settings or get_settings()
+        self.audit = audit or AuditWriter()
+        self.janus = JanusClient(self.settings.sfu_janus_url, timeout=self.settings.sfu_request_timeout_seconds)
+        self.control = Control(self.janus, admin_key=self.settings.sfu_admin_key.get_secret_value(),
+                               forward_host=self.settings.sfu_forward_host,
+                               keyframe_seconds=self.settings.sfu_keyframe_seconds)
+        self.alerts: dict[str, deque[StreamAlert]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._keepalive: asyncio.Task[None] | None = None
+
+    async def _db(self, fn: Callable[..., T], **kwargs: Any) -> T:
+        return await asyncio.to_thread(_with_session, fn, kwargs)
+
+    def _spawn(self, coro: Any) -> asyncio.Task[None]:
+        task: asyncio.Task[None] = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    def _started(self) -> None:
+        if self._keepalive is None or self._keepalive.done():
+            self._keepalive = asyncio.ensure_future(self._keep_alive())
+
+    # --- publishers -------------------------------------------------------------------------
+
+    async def publish(self, room_code: str, offer_sdp: str, *, actor: str) -> tuple[str, str]:
+        """Join the room's VideoRoom with the WHIP offer; returns (session id, answer). Replaces any publisher."""
+        try:
+            return await self._publish(room_code, offer_sdp, actor=actor)
+        except JanusError as exc:
+            raise Unavailable(str(exc)) from None
+
+    async def _publish(self, room_code: str, offer_sdp: str, *, actor: str) -> tuple[str, str]:
+        self._started()
+        try:
+            sdp.parse(offer_sdp)
+        except sdp.SdpError as exc:
+            raise OfferError(str(exc), exc.field) from None
+        room = await self.control.ensure_room(room_code)
+        session = await self.janus.create_session()
+        try:
+            handle = await self.janus.attach(session, VIDEOROOM)
+            data, jsep = await self.janus.message(
+                session, handle, {"request": "joinandconfigure", "room": room, "ptype": "publisher",
+                                  "display": room_code[:100]}, {"type": "offer", "sdp": offer_sdp})
+            if jsep is None or "id" not in data:
+                raise OfferError("the SFU did not answer the offer")
+        except JanusError as exc:
+            await self._quietly(self.janus.destroy(session))
+            if exc.code == 0:  # not a refusal: Janus could not be reached
+                raise
+            raise OfferError(f"the SFU refused the offer: {exc}") from None
+        except BaseException:
+            await self.janus.destroy(session)
+            raise
+        streams = ";".join(":".join(s) for s in sdp.received_streams(jsep["sdp"]))
+        peer = SfuPeer(id=new_id(), room_code=room_code, role="publisher", actor=actor, janus_session=session,
+                       janus_handle=handle, feed=int(data["id"]), streams=streams)
+        old = await self._db(state.peers, room_code=room_code, role="publisher")
+        await self._db(state.add_peer, peer=peer)
+        for previous in old:
+            logger.info("room %s: publisher %s replaced by %s", room_code, previous.id, peer.id)
+            await self._end_publisher(previous)
+        self.audit.submit("av.publish", lambda s: service.log_publish(
+            s, room_code=room_code, actor=actor, session_id=peer.id, started=True, recording_id=None))
+        logger.info("room %s: publisher %s joined the SFU (%s)", room_code, peer.id, streams)
+        return peer.id, jsep["sdp"]
+
+    async def _end_publisher(self, peer: SfuPeer) -> None:
+        """Hang the publisher up, and the viewers of its mountpoints (their streams are gone)."""
+        if await self._db(state.remove_peer, peer_id=peer.id) is not None:
+            self.audit.submit("av.publish", lambda s: service.log_publish(
+                s, room_code=peer.room_code, actor=peer.actor, session_id=peer.id, started=False, recording_id=None))
+        await self._quietly(self.janus.destroy(peer.janus_session))
+        for mount in await self._db(state.mounts, room_code=peer.room_code):
+            if mount.feed == peer.feed:
+                await self._drop_mount(mount)
+
+    async def _drop_mount(self, mount: SfuMount) -> None:
+        viewers = await self._db(state.remove_mount, mount_id=mount.id)
+        for viewer in viewers:
+            await self._quietly(self.janus.destroy(viewer.janus_session))
+        await self.control.destroy_mount(mount.id)
+
+    async def _quietly(self, call: Any) -> None:
+        try:
+            await call
+        except JanusError as exc:
+            logger.info("SFU clean-up: %s", exc)
+
+    async def unpublish(self, room_code: str, session_id: str) -> bool:
+        """End the room's WHIP session `session_id`; False when it is not one."""
+        peer = await self._db(state.get_peer, peer_id=session_id)
+        if peer is None or peer.room_code != room_code or peer.role != "publisher":
+            return False
+        await self._end_publisher(peer)
+        return True
+
+    # --- viewers ----------------------------------------------------------------------------
+
+    async def view(self, room_code: str, offer_sdp: str, *, actor: str, layer: str = "full",
+                   opening: str | None = None) -> tuple[str, str]:
+        """Watch through a Streaming mountpoint; returns (session id, answer). The room must be publishing."""
+        try:
+            return await self._view(room_code, offer_sdp, actor=actor, layer=layer, opening=opening)
+        except JanusError as exc:
+            raise Unavailable(str(exc)) from None
+
+    async def _view(self, room_code: str, offer_sdp: str, *, actor: str, layer: str, opening: str | None,
+                    ) -> tuple[str, str]:
+        self._started()
+        viewers, public = await self._db(state.viewer_counts, room_code=room_code)
+        alike, limit = ((viewers - public, self.settings.sfu_max_viewers_per_room) if opening is None
+                        else (public, self.settings.opening_max_viewers))
+        if alike >= limit:
+            raise TooManyViewers(f"room {room_code} already has {alike} viewers")
+        publishers = await self._db(state.peers, room_code=room_code, role="publisher")
+        if not publishers:
+            raise NotPublishing(f"room {room_code} is not publishing now; watch again when its camera is on")
+        publisher = publishers[-1]
+        streams = [tuple(s.split(":")) for s in publisher.streams.split(";") if s]
+        videos = [s for s in streams if s[1] == "video"]
+        source = videos[1] if layer == "thumb" and len(videos) > 1 else videos[0] if videos else None
+        if source is None:
+            raise NotPublishing(f"room {room_code} publishes no video")
+        try:
+            offer = sdp.parse(offer_sdp)
+            wants = sdp.wants(offer, source[2])
+        except sdp.SdpError as exc:
+            raise OfferError(str(exc), exc.field) from None
+        sources = {"video": source[0], "audio": next((s[0] for s in streams if s[1] == "audio"), None)}
+        chosen = [w for w in wants if sources[w.kind] is not None]
+        mount = await self._mount(room_code, publisher, layer, chosen, sources)
+        session = await self.janus.create_session()
+        try:
+            handle = await self.janus.attach(session, STREAMING)
+            _, jsep = await self.janus.message(session, handle, {"request": "watch", "id": mount.id})
+            if jsep is None:
+                raise OfferError("the SFU made no offer for the mountpoint")
+            for_viewer, for_janus = sdp.bridge(offer, chosen, sdp.parse(jsep["sdp"]))
+            await self.janus.message(session, handle, {"request": "start"}, {"type": "answer", "sdp": for_janus})
+        except sdp.SdpError as exc:
+            await self.janus.destroy(session)
+            raise OfferError(str(exc), exc.field) from None
+        except BaseException:
+            await self.janus.destroy(session)
+            raise
+        peer = SfuPeer(id=new_id(), room_code=room_code, role="viewer", actor=actor, janus_session=session,
+                       janus_handle=handle, mount=mount.id, layer=layer, opening=opening)
+        await self._db(state.add_peer, peer=peer)
+        await self._quietly(self.janus.message(publisher.janus_session, publisher.janus_handle,
+                                               {"request": "configure", "keyframe": True}))
+        logger.info("room %s: viewer %s through mountpoint %s", room_code, peer.id, mount.id)
+        return peer.id, for_viewer
+
+    async def _mount(self, room_code: str, publisher: SfuPeer, layer: str, chosen: list[sdp.Want],
+                     sources: dict[str, str | None]) -> SfuMount:
+        """The mountpoint for this shape of viewer, made (mountpoint and forwarder) when none exists."""
+        assert publisher.feed is not None
+        shape = layer + "|" + ",".join(f"{w.kind}:{w.pt}:{w.codec}:{w.fmtp or ''}" for w in chosen)
+        lock = self._locks.setdefault(room_code, asyncio.Lock())
+        async with lock:
+            found = await self._db(state.get_mount, room_code=room_code, feed=publisher.feed, shape=shape)
+            if found is not None:
+                return found
+            mount_id, forwarders = await self.control.create_mount(room_code, publisher.feed, layer, chosen, sources)
+            mount = SfuMount(id=mount_id, room_code=room_code, feed=publisher.feed, shape=shape, forwarders=forwarders)
+            stored = await self._db(state.add_mount, mount=mount)
+            if stored is None:  # another process made the same one meanwhile: use that
+                await self.control.destroy_mount(mount.id)
+                again = await self._db(state.get_mount, room_code=room_code, feed=publisher.feed, shape=shape)
+                if again is None:
+                    raise NotPublishing(f"room {room_code}'s publisher changed; watch again")
+                return again
+            return stored
+
+    async def stop_viewing(self, room_code: str, session_id: str) -> bool:
+        """End a WHEP session; False when the room has no such viewer."""
+        peer = await self._db(state.get_peer, peer_id=session_id)
+        if peer is None or peer.room_code != room_code or peer.role != "viewer":
+            return False
+        await self._db(state.remove_peer, peer_id=session_id)
+        await self._quietly(self.janus.destroy(peer.janus_session))
+        return True
+
+    def public_sessions(self) -> dict[str, tuple[str, str]]:
+        """Anonymous viewer sessions of every process: session id -> (room code, token)."""
+        rows = _with_session(state.peers, {"role": "viewer"})
+        return {p.id: (p.room_code, p.opening) for p in rows if p.opening is not None}
+
+    # --- recording (not through the SFU yet) ---------------------------------------------------
+
+    async def start_recording(self, room_code: str) -> None:
+        """Recording through the SFU is not built yet: say so where supervisors look."""
+        alerts = self.alerts.setdefault(room_code, deque(maxlen=MAX_ALERTS_KEPT))
+        if not alerts or alerts[-1].reason != "not_recorded":
+            alerts.append(StreamAlert(at=datetime.now(UTC), reason="not_recorded", session_id=None))
+            logger.warning("room %s: recording was asked for, but the SFU back end does not record yet", room_code)
+
+    async def stop_recording(self, room_code: str) -> None:
+        """Nothing is recorded through the SFU yet."""
+
+    def recording_rooms(self) -> set[str]:
+        return set()
+
+    # --- state and upkeep -----------------------------------------------------------------------
+
+    def state(self, room_code: str) -> StreamState:
+        """The room's stream as every process sees it (from the database)."""
+        publishers = _with_session(state.peers, {"room_code": room_code, "role": "publisher"})
+        viewers, public = _with_session(state.viewer_counts, {"room_code": room_code})
+        pub = publishers[-1] if publishers else None
+        return StreamState(room_code=room_code, publishing=pub is not None, publisher_session=pub.id if pub else None,
+                           publisher_since=pub.since if pub else None, viewers=viewers, public_viewers=public,
+                           recording=False, recording_id=None, last_frame_at=None, stalled=False,
+                           alerts=list(self.alerts.get(room_code, ())))
+
+    async def keep_alive_once(self) -> int:
+        """Keep every stored Janus session alive; forget those Janus no longer has. Returns how many were gone."""
+        gone = 0
+        for peer in await self._db(state.peers):
+            try:
+                await self.janus.keepalive(peer.janus_session)
+            except JanusError as exc:
+                if not exc.gone:
+                    raise
+                gone += 1
+                logger.info("room %s: %s %s is gone from the SFU", peer.room_code, peer.role, peer.id)
+                if peer.role == "publisher":
+                    await self._end_publisher(peer)
+                else:
+                    await self._db(state.remove_peer, peer_id=peer.id)
+        await self.control.keepalive()
+        return gone
+
+    async def _keep_alive(self) -> None:
+        while True:
+            try:
+                await self.keep_alive_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the SFU or the database down for a moment: the next pass retries
+                logger.exception("SFU keepalive pass failed")
+            await asyncio.sleep(self.settings.sfu_keepalive_seconds)
+
+    async def close(self) -> None:
+        """Stop this process's upkeep; the sessions stay (the other processes keep them)."""
+        if self._keepalive is not None:
+            self._keepalive.cancel()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, *(t for t in [self._keepalive] if t), return_exceptions=True)
+        await self._quietly(self.control.close())
+        await self.janus.close()
+        await asyncio.get_running_loop().run_in_executor(None, self.audit.close)

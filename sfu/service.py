@@ -1,0 +1,85 @@
+"""Reading and writing the SFU state tables (keyword-only functions taking a session)."""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, delete, func, select
+
+from sfu.models import SfuMount, SfuPeer
+
+
+def add_peer(session: Session, *, peer: SfuPeer) -> SfuPeer:
+    """Store a new session."""
+    session.add(peer)
+    session.commit()
+    return peer
+
+
+def get_peer(session: Session, *, peer_id: str) -> SfuPeer | None:
+    """A session by its resource id."""
+    return session.get(SfuPeer, peer_id)
+
+
+def remove_peer(session: Session, *, peer_id: str) -> SfuPeer | None:
+    """Delete a session's row; returns it (None when another process got there first)."""
+    peer = session.get(SfuPeer, peer_id)
+    if peer is None:
+        return None
+    session.delete(peer)
+    session.commit()
+    return peer
+
+
+def peers(session: Session, *, room_code: str | None = None, role: str | None = None) -> list[SfuPeer]:
+    """Sessions, oldest first, of a room and a role when given."""
+    query = select(SfuPeer).order_by(col(SfuPeer.since))
+    if room_code is not None:
+        query = query.where(SfuPeer.room_code == room_code)
+    if role is not None:
+        query = query.where(SfuPeer.role == role)
+    return list(session.exec(query).all())
+
+
+def viewer_counts(session: Session, *, room_code: str) -> tuple[int, int]:
+    """(viewers, of them anonymous) of a room."""
+    rows = session.exec(select(col(SfuPeer.opening).is_(None), func.count()).where(
+        SfuPeer.room_code == room_code, SfuPeer.role == "viewer").group_by(col(SfuPeer.opening).is_(None))).all()
+    staff = sum(n for is_staff, n in rows if is_staff)
+    public = sum(n for is_staff, n in rows if not is_staff)
+    return staff + public, public
+
+
+def get_mount(session: Session, *, room_code: str, feed: int, shape: str) -> SfuMount | None:
+    """The mountpoint for viewers of this shape of the publisher `feed`."""
+    return session.exec(select(SfuMount).where(
+        SfuMount.room_code == room_code, SfuMount.feed == feed, SfuMount.shape == shape)).first()
+
+
+def add_mount(session: Session, *, mount: SfuMount) -> SfuMount | None:
+    """Store a new mountpoint; None when another process stored one of the same shape first."""
+    session.add(mount)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        return None
+    return mount
+
+
+def mounts(session: Session, *, room_code: str | None = None, stale_for_feed: int | None = None) -> list[SfuMount]:
+    """Mountpoints of a room (all of them, or those not fed by `stale_for_feed`)."""
+    query = select(SfuMount)
+    if room_code is not None:
+        query = query.where(SfuMount.room_code == room_code)
+    if stale_for_feed is not None:
+        query = query.where(SfuMount.feed != stale_for_feed)
+    return list(session.exec(query).all())
+
+
+def remove_mount(session: Session, *, mount_id: int) -> list[SfuPeer]:
+    """Delete a mountpoint and its viewers' rows; returns the viewers (their Janus sessions are to end)."""
+    viewers = list(session.exec(select(SfuPeer).where(SfuPeer.mount == mount_id)).all())
+    session.exec(delete(SfuPeer).where(col(SfuPeer.mount) == mount_id))  # type: ignore[call-overload]
+    session.exec(delete(SfuMount).where(col(SfuMount.id) == mount_id))  # type: ignore[call-overload]
+    session.commit()
+    return viewers
