@@ -28,7 +28,7 @@ from config import db
 from config.settings import Settings, get_settings
 from sfu import sdp
 from sfu import service as state
-from sfu.control import STREAMING, VIDEOROOM, Control
+from sfu.control import NO_SUCH_ROOM, STREAMING, VIDEOROOM, Control
 from sfu.janus import JanusClient, JanusError
 from sfu.models import SfuMount, SfuPeer
 
@@ -84,13 +84,9 @@ class SfuHub:
             sdp.parse(offer_sdp)
         except sdp.SdpError as exc:
             raise OfferError(str(exc), exc.field) from None
-        room = await self.control.ensure_room(room_code)
         session = await self.janus.create_session()
         try:
-            handle = await self.janus.attach(session, VIDEOROOM)
-            data, jsep = await self.janus.message(
-                session, handle, {"request": "joinandconfigure", "room": room, "ptype": "publisher",
-                                  "display": room_code[:100]}, {"type": "offer", "sdp": offer_sdp})
+            handle, data, jsep = await self._join(room_code, session, offer_sdp)
             if jsep is None or "id" not in data:
                 raise OfferError("the SFU did not answer the offer")
         except JanusError as exc:
@@ -113,6 +109,22 @@ class SfuHub:
             s, room_code=room_code, actor=actor, session_id=peer.id, started=True, recording_id=None))
         logger.info("room %s: publisher %s joined the SFU (%s)", room_code, peer.id, streams)
         return peer.id, jsep["sdp"]
+
+    async def _join(self, room_code: str, session: int, offer_sdp: str
+                    ) -> tuple[int, dict[str, Any], dict[str, str] | None]:
+        """Join the room as its publisher (handle, event, answer); a room Janus lost is made again once."""
+        for attempt in (1, 2):
+            room = await self.control.ensure_room(room_code)
+            handle = await self.janus.attach(session, VIDEOROOM)  # a fresh one: a refused offer taints it
+            try:
+                return handle, *await self.janus.message(
+                    session, handle, {"request": "joinandconfigure", "room": room, "ptype": "publisher",
+                                      "display": room_code[:100]}, {"type": "offer", "sdp": offer_sdp})
+            except JanusError as exc:
+                if exc.code != NO_SUCH_ROOM or attempt == 2:
+                    raise
+                self.control.forget_room(room_code)
+        raise AssertionError("unreachable")
 
     async def _end_publisher(self, peer: SfuPeer) -> None:
         """Hang the publisher up, and the viewers of its mountpoints (their streams are gone)."""

@@ -16,7 +16,7 @@ from sfu.sdp import Want
 
 logger = logging.getLogger(__name__)
 VIDEOROOM, STREAMING = "janus.plugin.videoroom", "janus.plugin.streaming"
-ROOM_EXISTS = 427
+NO_SUCH_ROOM, ROOM_EXISTS = 426, 427
 
 
 def janus_room(code: str) -> int:
@@ -66,6 +66,10 @@ class Control:
         if self.session is not None:
             await self.janus.destroy(self.session[0])
             self.session = None
+
+    def forget_room(self, code: str) -> None:
+        """Janus lost the room (it restarted): the next `ensure_room` makes it again."""
+        self._rooms.discard(code)
 
     async def ensure_room(self, code: str) -> int:
         """The room's VideoRoom room, created when Janus does not have it yet."""
