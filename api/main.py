@@ -20,6 +20,7 @@ from api.migrate import upgrade
 from audit import views as audit_views
 from av_monitor import playback_views, public_views, webrtc
 from av_monitor import views as av_views
+from av_monitor.sfu_hub import SfuHub
 from av_monitor.whip_http import WhipCors
 from checkin import scheduled as checkin_scheduled
 from checkin import views as checkin_views
@@ -47,6 +48,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     scheduler = jobs_runner.start(get_engine()) if get_settings().jobs_enabled else None
     if scheduler is not None:
         jobs_runner.sweep_now(get_engine())  # operations a stopped process left unfinished
+    hub = webrtc.get_hub()
+    if isinstance(hub, SfuHub):
+        hub.start()  # every process keeps the SFU's sessions alive and may take over a room's recording
     try:
         yield
     finally:

@@ -50,3 +50,16 @@ class AuditWriter:
         """Finish the queued writes and stop the thread."""
         self._closed = True
         self._pool.shutdown(wait=True)
+
+
+def wait_for_segment(done: Future[None] | None, *, room_code: str, index: int, timeout: float) -> None:
+    """Wait (on the recorder's thread) until a segment's ledger entry is written: only then is it listed.
+
+    A segment in the playlist is then always in the ledger, so a crash cannot leave a listed
+    segment that the ledger does not vouch for.
+    """
+    if done is not None:
+        try:
+            done.result(timeout=timeout)
+        except Exception:  # a slow database must not stop the recording; the verify shows the gap
+            logger.warning("room %s: segment %s not yet ledgered", room_code, index)

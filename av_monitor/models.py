@@ -11,8 +11,7 @@ class StreamAlert(SQLModel):
     """One stream alert of a room (also written to the ledger as `av.alert`)."""
 
     at: datetime
-    reason: str = Field(description="`no_frames` (nothing received for a while), `connection_failed`, or "
-                        "`not_recorded` (recording asked of a back end that does not record).")
+    reason: str = Field(description="`no_frames` (nothing received for a while) or `connection_failed`.")
     session_id: str | None = Field(default=None, description="The WHIP session concerned.")
 
 

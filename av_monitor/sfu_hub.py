@@ -6,14 +6,13 @@ offer (layer, kinds, payload types), fed by a VideoRoom RTP forwarder of the pub
 and answered through the SDP bridge (sfu.sdp). No media passes through this process. Every
 session is a row (sfu.models), so any service process serves any DELETE and any room's state, and
 every process keeps every Janus session alive: one process dying (kill -9) stops nothing.
-Recording through the SFU is not built yet (see docs/av.md): a room asked to record gets an alert.
+Recording: Janus records, and the process holding a room's lease makes the segments (av_monitor.sfu_record).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -21,9 +20,11 @@ from typing import Any, TypeVar
 from sqlmodel import Session
 
 from av_monitor import service
-from av_monitor.audit import AuditWriter
-from av_monitor.models import StreamAlert, StreamState
-from av_monitor.rooms import MAX_ALERTS_KEPT, NotPublishing, OfferError, TooManyViewers, Unavailable, new_id
+from av_monitor.audit import AuditWriter, wait_for_segment
+from av_monitor.models import StreamState
+from av_monitor.recorder import SegmentInfo
+from av_monitor.rooms import NotPublishing, OfferError, TooManyViewers, Unavailable, new_id
+from av_monitor.sfu_record import SfuRecordings
 from config import db
 from config.settings import Settings, get_settings
 from sfu import sdp
@@ -51,10 +52,13 @@ class SfuHub:
         self.control = Control(self.janus, admin_key=self.settings.sfu_admin_key.get_secret_value(),
                                forward_host=self.settings.sfu_forward_host,
                                keyframe_seconds=self.settings.sfu_keyframe_seconds)
-        self.alerts: dict[str, deque[StreamAlert]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._keepalive: asyncio.Task[None] | None = None
+        self._recording: asyncio.Task[None] | None = None
+        self._schedule: asyncio.Task[None] | None = None
+        self.recordings = SfuRecordings(settings=self.settings, janus=self.janus, run_db=self._db,
+                                        on_segment=self._ledger_segment)
 
     async def _db(self, fn: Callable[..., T], **kwargs: Any) -> T:
         return await asyncio.to_thread(_with_session, fn, kwargs)
@@ -65,9 +69,19 @@ class SfuHub:
         task.add_done_callback(self._tasks.discard)
         return task
 
-    def _started(self) -> None:
+    def _automatic(self, mode: str) -> bool:
+        return self.settings.webrtc_record_while_publishing and self.settings.recording_mode == mode
+
+    def start(self) -> None:
+        """Run this process's upkeep: keepalives, recording, the schedule (call on the loop; idempotent)."""
         if self._keepalive is None or self._keepalive.done():
             self._keepalive = asyncio.ensure_future(self._keep_alive())
+        if self._recording is None or self._recording.done():
+            self._recording = asyncio.ensure_future(self._record())
+        if self._automatic("schedule") and (self._schedule is None or self._schedule.done()):
+            from av_monitor.schedule import follow_schedule  # late: it needs the database layer
+
+            self._schedule = asyncio.ensure_future(follow_schedule(self))
 
     # --- publishers -------------------------------------------------------------------------
 
@@ -79,7 +93,7 @@ class SfuHub:
             raise Unavailable(str(exc)) from None
 
     async def _publish(self, room_code: str, offer_sdp: str, *, actor: str) -> tuple[str, str]:
-        self._started()
+        self.start()
         try:
             sdp.parse(offer_sdp)
         except sdp.SdpError as exc:
@@ -168,7 +182,7 @@ class SfuHub:
 
     async def _view(self, room_code: str, offer_sdp: str, *, actor: str, layer: str, opening: str | None,
                     ) -> tuple[str, str]:
-        self._started()
+        self.start()
         viewers, public = await self._db(state.viewer_counts, room_code=room_code)
         alike, limit = ((viewers - public, self.settings.sfu_max_viewers_per_room) if opening is None
                         else (public, self.settings.opening_max_viewers))
@@ -208,8 +222,8 @@ class SfuHub:
         peer = SfuPeer(id=new_id(), room_code=room_code, role="viewer", actor=actor, janus_session=session,
                        janus_handle=handle, mount=mount.id, layer=layer, opening=opening)
         await self._db(state.add_peer, peer=peer)
-        await self._quietly(self.janus.message(publisher.janus_session, publisher.janus_handle,
-                                               {"request": "configure", "keyframe": True}))
+        await self._quietly(self.janus.send(publisher.janus_session, publisher.janus_handle,
+                                            {"request": "configure", "keyframe": True}))
         logger.info("room %s: viewer %s through mountpoint %s", room_code, peer.id, mount.id)
         return peer.id, for_viewer
 
@@ -248,20 +262,40 @@ class SfuHub:
         rows = _with_session(state.peers, {"role": "viewer"})
         return {p.id: (p.room_code, p.opening) for p in rows if p.opening is not None}
 
-    # --- recording (not through the SFU yet) ---------------------------------------------------
+    # --- recording (av_monitor.sfu_record: Janus records, the lease holder makes the segments) ---------
+
+    def _ledger_segment(self, info: SegmentInfo) -> None:
+        """Ledger a closed segment and wait for it (on the recorder's thread): only then is it listed."""
+        wait_for_segment(self.audit.submit("av.segment", lambda s: service.log_segment(s, info=info)),
+                         room_code=info.room_code, index=info.index,
+                         timeout=self.settings.recording_segment_seconds * 4)
 
     async def start_recording(self, room_code: str) -> None:
-        """Recording through the SFU is not built yet: say so where supervisors look."""
-        alerts = self.alerts.setdefault(room_code, deque(maxlen=MAX_ALERTS_KEPT))
-        if not alerts or alerts[-1].reason != "not_recorded":
-            alerts.append(StreamAlert(at=datetime.now(UTC), reason="not_recorded", session_id=None))
-            logger.warning("room %s: recording was asked for, but the SFU back end does not record yet", room_code)
+        """Record the room (in whichever process holds its lease) from now on."""
+        self.start()
+        self.recordings.wanted.add(room_code)
 
     async def stop_recording(self, room_code: str) -> None:
-        """Nothing is recorded through the SFU yet."""
+        """Stop recording the room: its playlist gets its end, the lease is given up."""
+        self.recordings.wanted.discard(room_code)
+        await self.recordings.finish(room_code)
 
     def recording_rooms(self) -> set[str]:
-        return set()
+        """The rooms this process wants recorded (one process records each, see the lease)."""
+        return set(self.recordings.wanted)
+
+    async def _record(self) -> None:
+        while True:
+            try:
+                if self._automatic("always"):
+                    publishing = {p.room_code for p in await self._db(state.peers, role="publisher")}
+                    self.recordings.wanted = publishing
+                await self.recordings.pass_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the SFU or the database down for a moment: the next pass retries
+                logger.exception("SFU recording pass failed")
+            await asyncio.sleep(self.recordings.PASS_SECONDS)
 
     # --- state and upkeep -----------------------------------------------------------------------
 
@@ -269,29 +303,41 @@ class SfuHub:
         """The room's stream as every process sees it (from the database)."""
         publishers = _with_session(state.peers, {"room_code": room_code, "role": "publisher"})
         viewers, public = _with_session(state.viewer_counts, {"room_code": room_code})
+        lease = _with_session(state.recording_lease, {"room_code": room_code, "now": datetime.now(UTC)})
         pub = publishers[-1] if publishers else None
         return StreamState(room_code=room_code, publishing=pub is not None, publisher_session=pub.id if pub else None,
                            publisher_since=pub.since if pub else None, viewers=viewers, public_viewers=public,
-                           recording=False, recording_id=None, last_frame_at=None, stalled=False,
-                           alerts=list(self.alerts.get(room_code, ())))
+                           recording=lease is not None, recording_id=lease.recording_id if lease else None,
+                           last_frame_at=None, stalled=False,
+                           alerts=[])
 
     async def keep_alive_once(self) -> int:
-        """Keep every stored Janus session alive; forget those Janus no longer has. Returns how many were gone."""
-        gone = 0
-        for peer in await self._db(state.peers):
-            try:
-                await self.janus.keepalive(peer.janus_session)
-            except JanusError as exc:
-                if not exc.gone:
+        """Keep every stored Janus session alive (draining its events); forget those Janus no longer has.
+
+        Returns how many were gone.
+        """
+        peers = await self._db(state.peers)
+        limit = asyncio.Semaphore(50)
+
+        async def drain(peer: SfuPeer) -> SfuPeer | None:
+            async with limit:
+                try:
+                    await self.janus.drain(peer.janus_session)
+                except JanusError as exc:
+                    if exc.gone:
+                        return peer
                     raise
-                gone += 1
-                logger.info("room %s: %s %s is gone from the SFU", peer.room_code, peer.role, peer.id)
-                if peer.role == "publisher":
-                    await self._end_publisher(peer)
-                else:
-                    await self._db(state.remove_peer, peer_id=peer.id)
+                return None
+
+        gone = [p for p in await asyncio.gather(*(drain(p) for p in peers)) if p is not None]
+        for peer in gone:
+            logger.info("room %s: %s %s is gone from the SFU", peer.room_code, peer.role, peer.id)
+            if peer.role == "publisher":
+                await self._end_publisher(peer)
+            else:
+                await self._db(state.remove_peer, peer_id=peer.id)
         await self.control.keepalive()
-        return gone
+        return len(gone)
 
     async def _keep_alive(self) -> None:
         while True:
@@ -304,12 +350,13 @@ class SfuHub:
             await asyncio.sleep(self.settings.sfu_keepalive_seconds)
 
     async def close(self) -> None:
-        """Stop this process's upkeep; the sessions stay (the other processes keep them)."""
-        if self._keepalive is not None:
-            self._keepalive.cancel()
-        for task in list(self._tasks):
+        """Stop this process's upkeep and recordings; the sessions stay (the other processes keep them)."""
+        loops = [t for t in (self._keepalive, self._recording, self._schedule) if t is not None]
+        for task in [*loops, *self._tasks]:
             task.cancel()
-        await asyncio.gather(*self._tasks, *(t for t in [self._keepalive] if t), return_exceptions=True)
+        await asyncio.gather(*self._tasks, *loops, return_exceptions=True)
+        for code in list(self.recordings.held):
+            await self.recordings.finish(code)  # released: another process takes the room over at once
         await self._quietly(self.control.close())
         await self.janus.close()
         await asyncio.get_running_loop().run_in_executor(None, self.audit.close)

@@ -40,6 +40,7 @@ CREATED: dict[int | str, dict[str, Any]] = {
           "headers": {"Location": {"schema": {"type": "string"}, "description": "The session's resource URL."}}},
     413: {"description": "The offer is too large", "content": ERROR_REF},
     415: {"description": "The body is not `application/sdp`", "content": ERROR_REF},
+    503: {"description": "The SFU cannot be reached (av_backend=janus)", "content": ERROR_REF},
 }
 ENDED: dict[int | str, dict[str, Any]] = {200: {"description": "The session has ended."}}
 

@@ -39,7 +39,7 @@ from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamError
 
 from av_monitor import feeds, negotiation, service
-from av_monitor.audit import AuditWriter
+from av_monitor.audit import AuditWriter, wait_for_segment
 from av_monitor.forward import attach, remuxed_kinds
 from av_monitor.models import StreamAlert, StreamState
 from av_monitor.rooms import Peer, Recorder, RecorderFactory, Room, TooManyViewers, new_id, new_recording_id
@@ -148,17 +148,10 @@ class RoomHub:
         return peer.id, answer
 
     def _ledger_segment(self, info: Any) -> None:
-        """Ledger a closed segment and wait for it (on the recorder's thread): only then is it listed.
-
-        A segment in the playlist is then always in the ledger, so a crash cannot leave a listed
-        segment that the ledger does not vouch for.
-        """
-        done = self.audit.submit("av.segment", lambda s: service.log_segment(s, info=info))
-        if done is not None:
-            try:
-                done.result(timeout=self.settings.recording_segment_seconds * 4)
-            except Exception:  # a slow database must not stop the recording; the verify shows the gap
-                logger.warning("room %s: segment %s not yet ledgered", info.room_code, info.index)
+        """Ledger a closed segment and wait for it (on the recorder's thread): only then is it listed."""
+        wait_for_segment(self.audit.submit("av.segment", lambda s: service.log_segment(s, info=info)),
+                         room_code=info.room_code, index=info.index,
+                         timeout=self.settings.recording_segment_seconds * 4)
 
     def _record(self, room: Room, tracks: list[MediaStreamTrack]) -> None:
         """Feed the publisher's tracks to the room's recorder (opening a recording if none is open)."""

@@ -11,7 +11,9 @@ reassemble frames without decoding, in helper processes whose CPU is reported ap
 Printed for each step (wall only; wall plus the opening's viewers): the CPU of A + B (user+system
 from /proc, 100 % = one core, median of `--window`-second windows), Janus's, the helpers', the
 machine's busy share, and the video frames per second each wall tile and each opening viewer got
-(min/median; the camera sends 15, the low layer 5). Nothing is recorded through the SFU yet (docs/av.md).
+(min/median; the camera sends 15, the low layer 5). Every room is recorded (recording_mode
+"always", 4-s segments): Janus writes its files, the lease holders make the segments; "kept up" is
+the ledgered media seconds per room per wall second (1.00: every room's recording keeps real time).
 
     .venv/bin/python benchmarks/bench_sfu.py [--rooms 30] [--viewers 50] [--seconds 20] [--window 4]
 """
@@ -38,7 +40,14 @@ from bench_cameras import Cameras, publish_rooms  # noqa: E402
 from bench_openings import TOKEN, open_room  # noqa: E402
 
 from sfu.janus_conf import JanusProcess  # noqa: E402
-from tests.av_monitor.crash_support import RECEIVED, Service, login, prepare_database, watch  # noqa: E402
+from tests.av_monitor.crash_support import (  # noqa: E402
+    RECEIVED,
+    Service,
+    ledger_payloads,
+    login,
+    prepare_database,
+    watch,
+)
 from tests.e2e.support import free_port  # noqa: E402
 
 ADMIN_KEY = "bench-admin-key"
@@ -80,10 +89,16 @@ async def ask(proc: asyncio.subprocess.Process) -> list[int]:
     return list(json.loads(await proc.stdout.readline()))
 
 
+def media_seconds(database: Path) -> float:
+    """Seconds of media in the ledgered segments so far."""
+    return sum(float(p["duration"]) for p in ledger_payloads(database, "av.segment"))
+
+
 async def measure(args: argparse.Namespace, services: list[Service], janus: JanusProcess,
-                  helpers: list[asyncio.subprocess.Process], watchers: list[asyncio.subprocess.Process]
-                  ) -> dict[str, float]:
+                  helpers: list[asyncio.subprocess.Process], watchers: list[asyncio.subprocess.Process],
+                  database: Path) -> dict[str, float]:
     assert janus.proc is not None
+    media0 = media_seconds(database)
     before = [await ask(w) for w in watchers]
     product, sfu, others = [], [], []
     busy0, wall0 = machine_busy(), time.monotonic()
@@ -97,10 +112,13 @@ async def measure(args: argparse.Namespace, services: list[Service], janus: Janu
         sfu.append(100 * (cpu_seconds(janus.proc.pid) - j0) / dt)
         others.append(100 * (sum(cpu_seconds(h.pid) for h in helpers) - h0) / dt)
     busy1, elapsed = machine_busy(), time.monotonic() - wall0
+    kept_up = (media_seconds(database) - media0) / (elapsed * args.rooms)
     after = [await ask(w) for w in watchers]
     wall = [(b - a) / elapsed for a, b in zip(before[0], after[0], strict=True)]
-    fps = [(b - a) / elapsed for x, y in zip(before[1:], after[1:], strict=True) for a, b in zip(x, y, strict=True)]
-    return {"wall_min": min(wall), "wall_median": statistics.median(wall), "wall_viewers": float(len(wall)),
+    fps = [(b - a) / elapsed for x, y in zip(before[1:], after[1:], strict=True)
+           for a, b in zip(x, y, strict=True)]
+    return {"kept_up": kept_up, "wall_min": min(wall), "wall_median": statistics.median(wall),
+            "wall_viewers": float(len(wall)),
             "product": statistics.median(product), "janus": statistics.median(sfu),
             "helpers": statistics.median(others), "busy": 100 * (busy1[0] - busy0[0]) / (busy1[1] - busy0[1]),
             "fps_min": min(fps) if fps else 0.0, "fps_median": statistics.median(fps) if fps else 0.0,
@@ -115,7 +133,8 @@ async def bench(args: argparse.Namespace, work: Path) -> None:
     janus.start()
     env = {"YIDI_AV_BACKEND": "janus", "YIDI_SFU_JANUS_URL": janus.url, "YIDI_SFU_ADMIN_KEY": ADMIN_KEY,
            "YIDI_OPENING_MAX_VIEWERS": "10000", "YIDI_SFU_MAX_VIEWERS_PER_ROOM": "10000"}
-    services = [Service(database, work / "rec", work / f"{name}.log", extra_env=env) for name in "AB"]
+    services = [Service(database, work / "rec", work / f"{name}.log", segment_seconds=4.0, extra_env=env)
+                for name in "AB"]
     procs: list[asyncio.subprocess.Process] = []
     try:
         for s in services:
@@ -128,7 +147,7 @@ async def bench(args: argparse.Namespace, work: Path) -> None:
         wall = await spawn("--watch", services[1].base, ",".join(rooms), "thumb", "staff")
         procs.append(wall)
         await asyncio.sleep(args.warmup)
-        rows = [("wall", await measure(args, services, janus, procs, [wall]))]
+        rows = [("wall", await measure(args, services, janus, procs, [wall], database))]
         if args.viewers:
             bases = f"{services[0].base},{services[1].base}"
             crowd = [await spawn("--watch", bases, ",".join(["MAIN-R1"] * (args.viewers // 2 + extra)), "full",
@@ -136,7 +155,7 @@ async def bench(args: argparse.Namespace, work: Path) -> None:
             procs += crowd
             await asyncio.sleep(args.warmup)
             rows.append((f"wall + {args.viewers} opening viewers",
-                         await measure(args, services, janus, procs, [wall, *crowd])))
+                         await measure(args, services, janus, procs, [wall, *crowd], database)))
     finally:
         for p in procs:
             if p.stdin is not None:
@@ -148,11 +167,12 @@ async def bench(args: argparse.Namespace, work: Path) -> None:
     print(f"\n{args.rooms} rooms published through 2 service processes, {args.rooms}-tile wall through B "
           f"(median of {args.window:g}-s windows over {args.seconds:g} s; 100 % = one core)")
     print(f"{'step':<28} {'A+B':>7} {'Janus':>7} {'helpers':>8} {'machine':>8} {'viewers':>8} {'tile fps':>10} "
-          f"{'viewer fps':>11}")
+          f"{'viewer fps':>11} {'kept up':>8}")
     for name, r in rows:
         print(f"{name:<28} {r['product']:>6.1f}% {r['janus']:>6.1f}% {r['helpers']:>7.1f}% {r['busy']:>7.1f}% "
               f"{r['viewers']:>8.0f} {r['wall_min']:>4.1f}/{r['wall_median']:<5.1f} "
-              + (f"{r['fps_min']:>5.1f}/{r['fps_median']:<5.1f}" if r["viewers"] > r["wall_viewers"] else "     —"))
+              + (f"{r['fps_min']:>5.1f}/{r['fps_median']:<5.1f}" if r["viewers"] > r["wall_viewers"] else "     —     ")
+              + f" {r['kept_up']:>8.2f}")
     if len(rows) == 2 and args.viewers:
         print(f"Janus per opening viewer: {(rows[1][1]['janus'] - rows[0][1]['janus']) / args.viewers:.2f} % of a "
               f"core; A+B per viewer: {(rows[1][1]['product'] - rows[0][1]['product']) / args.viewers:.3f} %")

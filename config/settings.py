@@ -200,6 +200,9 @@ class Settings(BaseSettings):
     sfu_keepalive_seconds: float = Field(
         default=20.0, ge=1, le=55, description="Every process keeps every Janus session alive this often (Janus "
         "drops a session after its session_timeout, 60 s in deploy/janus/janus.jcfg).")
+    sfu_recording_lease_seconds: float = Field(
+        default=10.0, ge=6, le=300, description="A process records a room through the SFU under a lease this long, "
+        "renewed every 2 s; a process that dies is taken over once it runs out (the gap in the recording).")
     sfu_request_timeout_seconds: float = Field(default=10.0, ge=1, le=120, description="Longest wait for Janus.")
     sfu_max_viewers_per_room: int = Field(
         default=100, ge=1, le=10_000, description="Most staff viewers of one room through the SFU.")

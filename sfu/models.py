@@ -48,3 +48,14 @@ class SfuMount(SQLModel, table=True):
     shape: str = Field(max_length=256, description="Layer and the viewer's mids and payload types.")
     forwarders: str = Field(default="", max_length=256, description="The RTP forwarders' stream ids, comma-separated.")
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+
+class SfuRecorder(SQLModel, table=True):
+    """Which process records a room through the SFU, until when (a lease renewed while it lives)."""
+
+    __tablename__ = "sfu_recorders"
+
+    room_code: str = Field(primary_key=True, max_length=64)
+    holder: str = Field(max_length=64, description="The recording process's random token.")
+    recording_id: str = Field(max_length=64)
+    until: datetime = Field(description="The lease ends then unless renewed; another process may take over.")

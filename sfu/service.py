@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+from sqlalchemy import case, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, func, select
 
-from sfu.models import SfuMount, SfuPeer
+from sfu.models import SfuMount, SfuPeer, SfuRecorder
 
 
 def add_peer(session: Session, *, peer: SfuPeer) -> SfuPeer:
@@ -83,3 +86,41 @@ def remove_mount(session: Session, *, mount_id: int) -> list[SfuPeer]:
     session.exec(delete(SfuMount).where(col(SfuMount.id) == mount_id))  # type: ignore[call-overload]
     session.commit()
     return viewers
+
+
+def claim_recording(session: Session, *, room_code: str, holder: str, recording_id: str, now: datetime,
+                    until: datetime) -> SfuRecorder | None:
+    """Take or renew the room's recording lease; the lease as it stands when another process holds it.
+
+    Returns the lease, whose `holder` says who records: this process when it is `holder`.
+    """
+    taken = session.exec(update(SfuRecorder).where(  # type: ignore[call-overload]
+        col(SfuRecorder.room_code) == room_code,
+        (col(SfuRecorder.holder) == holder) | (col(SfuRecorder.until) < now),
+    ).values(holder=holder, until=until, recording_id=case(
+        (col(SfuRecorder.holder) == holder, col(SfuRecorder.recording_id)), else_=recording_id)))
+    session.commit()
+    if not taken.rowcount:
+        try:
+            session.add(SfuRecorder(room_code=room_code, holder=holder, recording_id=recording_id, until=until))
+            session.commit()
+        except IntegrityError:
+            session.rollback()
+    return session.get(SfuRecorder, room_code, populate_existing=True)
+
+
+def release_recording(session: Session, *, room_code: str, holder: str) -> None:
+    """Give the room's recording lease up (only the holder's)."""
+    session.exec(delete(SfuRecorder).where(  # type: ignore[call-overload]
+        col(SfuRecorder.room_code) == room_code, col(SfuRecorder.holder) == holder))
+    session.commit()
+
+
+def recording_lease(session: Session, *, room_code: str, now: datetime) -> SfuRecorder | None:
+    """The room's live recording lease, if any."""
+    lease = session.get(SfuRecorder, room_code)
+    return lease if lease is not None and _aware(lease.until) >= now else None
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
