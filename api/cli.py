@@ -217,6 +217,28 @@ def serve(
     uvicorn.run("api.main:create_app", factory=True, host=host or settings.host, port=port or settings.port)
 
 
+@app.command("janus-config")
+def janus_config(
+    folder: Annotated[Path, typer.Argument(help="folder to write janus.jcfg and its plugin files into")],
+    http_port: Annotated[int, typer.Option(help="port of Janus's REST API (YIDI_SFU_JANUS_URL)")] = 8088,
+    rtp_ports: Annotated[str, typer.Option(help="UDP ports for media, MIN-MAX")] = "20000-40000",
+) -> None:
+    """Write the Janus configuration the SFU back end needs (admin key from YIDI_SFU_ADMIN_KEY)."""
+    from config.settings import get_settings
+    from sfu.janus_conf import write_config
+
+    low, _, high = rtp_ports.partition("-")
+    if not (low.isdigit() and high.isdigit() and 1024 <= int(low) < int(high) <= 65535):
+        _fail(f"--rtp-ports: give MIN-MAX within 1024-65535, not {rtp_ports!r}")
+    settings = get_settings()
+    key = settings.sfu_admin_key.get_secret_value()
+    if not key:
+        _fail("YIDI_SFU_ADMIN_KEY is empty: set a long random key, the same for the service and Janus")
+    config = write_config(folder.resolve(), http_port=http_port, admin_key=key, rtp_ports=(int(low), int(high)),
+                          no_media_seconds=max(1, round(settings.webrtc_stream_stopped_seconds)))
+    typer.echo(f"wrote {config.parent}; run: janus -F {config.parent} -C {config}")
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

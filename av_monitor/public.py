@@ -65,4 +65,4 @@ def ensure_sweep(hub: RoomHub | SfuHub) -> None:
     """Run the sweep on the hub's loop while anonymous viewers are connected (call on that loop)."""
     task = _sweeps.get(hub)
     if task is None or task.done():
-        _sweeps[hub] = hub._spawn(_sweep(hub))  # the hub's task set: cancelled when the hub closes
+        _sweeps[hub] = hub.spawn(_sweep(hub))  # the hub's task set: cancelled when the hub closes

@@ -21,17 +21,19 @@ from sqlmodel import Session
 
 from av_monitor import service
 from av_monitor.audit import AuditWriter, wait_for_segment
-from av_monitor.models import StreamState
+from av_monitor.models import StreamAlert, StreamState
 from av_monitor.recorder import SegmentInfo
 from av_monitor.rooms import NotPublishing, OfferError, TooManyViewers, Unavailable, new_id
+from av_monitor.sfu_mounts import Mounts
 from av_monitor.sfu_record import SfuRecordings
+from av_monitor.sfu_watch import SessionWatch
 from config import db
 from config.settings import Settings, get_settings
 from sfu import sdp
 from sfu import service as state
 from sfu.control import NO_SUCH_ROOM, STREAMING, VIDEOROOM, Control
 from sfu.janus import JanusClient, JanusError
-from sfu.models import SfuMount, SfuPeer
+from sfu.models import SfuPeer
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -52,18 +54,20 @@ class SfuHub:
         self.control = Control(self.janus, admin_key=self.settings.sfu_admin_key.get_secret_value(),
                                forward_host=self.settings.sfu_forward_host,
                                keyframe_seconds=self.settings.sfu_keyframe_seconds)
-        self._locks: dict[str, asyncio.Lock] = {}
+        self.mounts = Mounts(self.control, self.janus, self.db_call)
         self._tasks: set[asyncio.Task[None]] = set()
         self._keepalive: asyncio.Task[None] | None = None
+        self.watch = SessionWatch(self)
         self._recording: asyncio.Task[None] | None = None
         self._schedule: asyncio.Task[None] | None = None
-        self.recordings = SfuRecordings(settings=self.settings, janus=self.janus, run_db=self._db,
+        self.recordings = SfuRecordings(settings=self.settings, janus=self.janus, run_db=self.db_call,
                                         on_segment=self._ledger_segment)
 
-    async def _db(self, fn: Callable[..., T], **kwargs: Any) -> T:
+    async def db_call(self, fn: Callable[..., T], **kwargs: Any) -> T:
         return await asyncio.to_thread(_with_session, fn, kwargs)
 
-    def _spawn(self, coro: Any) -> asyncio.Task[None]:
+    def spawn(self, coro: Any) -> asyncio.Task[None]:
+        """Run `coro` on the loop as one of the hub's tasks (cancelled when the hub closes)."""
         task: asyncio.Task[None] = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -104,7 +108,7 @@ class SfuHub:
             if jsep is None or "id" not in data:
                 raise OfferError("the SFU did not answer the offer")
         except JanusError as exc:
-            await self._quietly(self.janus.destroy(session))
+            await self.quietly(self.janus.destroy(session))
             if exc.code == 0:  # not a refusal: Janus could not be reached
                 raise
             raise OfferError(f"the SFU refused the offer: {exc}") from None
@@ -114,11 +118,11 @@ class SfuHub:
         streams = ";".join(":".join(s) for s in sdp.received_streams(jsep["sdp"]))
         peer = SfuPeer(id=new_id(), room_code=room_code, role="publisher", actor=actor, janus_session=session,
                        janus_handle=handle, feed=int(data["id"]), streams=streams)
-        old = await self._db(state.peers, room_code=room_code, role="publisher")
-        await self._db(state.add_peer, peer=peer)
+        old = await self.db_call(state.peers, room_code=room_code, role="publisher")
+        await self.db_call(state.add_peer, peer=peer)
         for previous in old:
             logger.info("room %s: publisher %s replaced by %s", room_code, previous.id, peer.id)
-            await self._end_publisher(previous)
+            await self.end_publisher(previous)
         self.audit.submit("av.publish", lambda s: service.log_publish(
             s, room_code=room_code, actor=actor, session_id=peer.id, started=True, recording_id=None))
         logger.info("room %s: publisher %s joined the SFU (%s)", room_code, peer.id, streams)
@@ -140,23 +144,17 @@ class SfuHub:
                 self.control.forget_room(room_code)
         raise AssertionError("unreachable")
 
-    async def _end_publisher(self, peer: SfuPeer) -> None:
+    async def end_publisher(self, peer: SfuPeer) -> None:
         """Hang the publisher up, and the viewers of its mountpoints (their streams are gone)."""
-        if await self._db(state.remove_peer, peer_id=peer.id) is not None:
+        if await self.db_call(state.remove_peer, peer_id=peer.id) is not None:
             self.audit.submit("av.publish", lambda s: service.log_publish(
                 s, room_code=peer.room_code, actor=peer.actor, session_id=peer.id, started=False, recording_id=None))
-        await self._quietly(self.janus.destroy(peer.janus_session))
-        for mount in await self._db(state.mounts, room_code=peer.room_code):
+        await self.quietly(self.janus.destroy(peer.janus_session))
+        for mount in await self.db_call(state.mounts, room_code=peer.room_code):
             if mount.feed == peer.feed:
-                await self._drop_mount(mount)
+                await self.mounts.drop(mount)
 
-    async def _drop_mount(self, mount: SfuMount) -> None:
-        viewers = await self._db(state.remove_mount, mount_id=mount.id)
-        for viewer in viewers:
-            await self._quietly(self.janus.destroy(viewer.janus_session))
-        await self.control.destroy_mount(mount.id)
-
-    async def _quietly(self, call: Any) -> None:
+    async def quietly(self, call: Any) -> None:
         try:
             await call
         except JanusError as exc:
@@ -164,10 +162,10 @@ class SfuHub:
 
     async def unpublish(self, room_code: str, session_id: str) -> bool:
         """End the room's WHIP session `session_id`; False when it is not one."""
-        peer = await self._db(state.get_peer, peer_id=session_id)
+        peer = await self.db_call(state.get_peer, peer_id=session_id)
         if peer is None or peer.room_code != room_code or peer.role != "publisher":
             return False
-        await self._end_publisher(peer)
+        await self.end_publisher(peer)
         return True
 
     # --- viewers ----------------------------------------------------------------------------
@@ -183,12 +181,12 @@ class SfuHub:
     async def _view(self, room_code: str, offer_sdp: str, *, actor: str, layer: str, opening: str | None,
                     ) -> tuple[str, str]:
         self.start()
-        viewers, public = await self._db(state.viewer_counts, room_code=room_code)
+        viewers, public = await self.db_call(state.viewer_counts, room_code=room_code)
         alike, limit = ((viewers - public, self.settings.sfu_max_viewers_per_room) if opening is None
                         else (public, self.settings.opening_max_viewers))
         if alike >= limit:
             raise TooManyViewers(f"room {room_code} already has {alike} viewers")
-        publishers = await self._db(state.peers, room_code=room_code, role="publisher")
+        publishers = await self.db_call(state.peers, room_code=room_code, role="publisher")
         if not publishers:
             raise NotPublishing(f"room {room_code} is not publishing now; watch again when its camera is on")
         publisher = publishers[-1]
@@ -204,7 +202,7 @@ class SfuHub:
             raise OfferError(str(exc), exc.field) from None
         sources = {"video": source[0], "audio": next((s[0] for s in streams if s[1] == "audio"), None)}
         chosen = [w for w in wants if sources[w.kind] is not None]
-        mount = await self._mount(room_code, publisher, layer, chosen, sources)
+        mount = await self.mounts.for_viewer(room_code, publisher, layer, chosen, sources)
         session = await self.janus.create_session()
         try:
             handle = await self.janus.attach(session, STREAMING)
@@ -221,40 +219,19 @@ class SfuHub:
             raise
         peer = SfuPeer(id=new_id(), room_code=room_code, role="viewer", actor=actor, janus_session=session,
                        janus_handle=handle, mount=mount.id, layer=layer, opening=opening)
-        await self._db(state.add_peer, peer=peer)
-        await self._quietly(self.janus.send(publisher.janus_session, publisher.janus_handle,
+        await self.db_call(state.add_peer, peer=peer)
+        await self.quietly(self.janus.send(publisher.janus_session, publisher.janus_handle,
                                             {"request": "configure", "keyframe": True}))
         logger.info("room %s: viewer %s through mountpoint %s", room_code, peer.id, mount.id)
         return peer.id, for_viewer
 
-    async def _mount(self, room_code: str, publisher: SfuPeer, layer: str, chosen: list[sdp.Want],
-                     sources: dict[str, str | None]) -> SfuMount:
-        """The mountpoint for this shape of viewer, made (mountpoint and forwarder) when none exists."""
-        assert publisher.feed is not None
-        shape = layer + "|" + ",".join(f"{w.kind}:{w.pt}:{w.codec}:{w.fmtp or ''}" for w in chosen)
-        lock = self._locks.setdefault(room_code, asyncio.Lock())
-        async with lock:
-            found = await self._db(state.get_mount, room_code=room_code, feed=publisher.feed, shape=shape)
-            if found is not None:
-                return found
-            mount_id, forwarders = await self.control.create_mount(room_code, publisher.feed, layer, chosen, sources)
-            mount = SfuMount(id=mount_id, room_code=room_code, feed=publisher.feed, shape=shape, forwarders=forwarders)
-            stored = await self._db(state.add_mount, mount=mount)
-            if stored is None:  # another process made the same one meanwhile: use that
-                await self.control.destroy_mount(mount.id)
-                again = await self._db(state.get_mount, room_code=room_code, feed=publisher.feed, shape=shape)
-                if again is None:
-                    raise NotPublishing(f"room {room_code}'s publisher changed; watch again")
-                return again
-            return stored
-
     async def stop_viewing(self, room_code: str, session_id: str) -> bool:
         """End a WHEP session; False when the room has no such viewer."""
-        peer = await self._db(state.get_peer, peer_id=session_id)
+        peer = await self.db_call(state.get_peer, peer_id=session_id)
         if peer is None or peer.room_code != room_code or peer.role != "viewer":
             return False
-        await self._db(state.remove_peer, peer_id=session_id)
-        await self._quietly(self.janus.destroy(peer.janus_session))
+        await self.db_call(state.remove_peer, peer_id=session_id)
+        await self.quietly(self.janus.destroy(peer.janus_session))
         return True
 
     def public_sessions(self) -> dict[str, tuple[str, str]]:
@@ -288,7 +265,7 @@ class SfuHub:
         while True:
             try:
                 if self._automatic("always"):
-                    publishing = {p.room_code for p in await self._db(state.peers, role="publisher")}
+                    publishing = {p.room_code for p in await self.db_call(state.peers, role="publisher")}
                     self.recordings.wanted = publishing
                 await self.recordings.pass_once()
             except asyncio.CancelledError:
@@ -305,44 +282,21 @@ class SfuHub:
         viewers, public = _with_session(state.viewer_counts, {"room_code": room_code})
         lease = _with_session(state.recording_lease, {"room_code": room_code, "now": datetime.now(UTC)})
         pub = publishers[-1] if publishers else None
+        stalled = pub.stalled_since if pub is not None else None
+        alerts = [StreamAlert(at=stalled, reason="no_frames", session_id=pub.id)] if pub and stalled else []
         return StreamState(room_code=room_code, publishing=pub is not None, publisher_session=pub.id if pub else None,
                            publisher_since=pub.since if pub else None, viewers=viewers, public_viewers=public,
                            recording=lease is not None, recording_id=lease.recording_id if lease else None,
-                           last_frame_at=None, stalled=False,
-                           alerts=[])
+                           last_frame_at=None, stalled=stalled is not None, alerts=alerts)
 
     async def keep_alive_once(self) -> int:
-        """Keep every stored Janus session alive (draining its events); forget those Janus no longer has.
-
-        Returns how many were gone.
-        """
-        peers = await self._db(state.peers)
-        limit = asyncio.Semaphore(50)
-
-        async def drain(peer: SfuPeer) -> SfuPeer | None:
-            async with limit:
-                try:
-                    await self.janus.drain(peer.janus_session)
-                except JanusError as exc:
-                    if exc.gone:
-                        return peer
-                    raise
-                return None
-
-        gone = [p for p in await asyncio.gather(*(drain(p) for p in peers)) if p is not None]
-        for peer in gone:
-            logger.info("room %s: %s %s is gone from the SFU", peer.room_code, peer.role, peer.id)
-            if peer.role == "publisher":
-                await self._end_publisher(peer)
-            else:
-                await self._db(state.remove_peer, peer_id=peer.id)
-        await self.control.keepalive()
-        return len(gone)
+        """One upkeep pass (av_monitor.sfu_watch): keepalives, and a poller for each session."""
+        return await self.watch.once()
 
     async def _keep_alive(self) -> None:
         while True:
             try:
-                await self.keep_alive_once()
+                await self.watch.once()
             except asyncio.CancelledError:
                 raise
             except Exception:  # the SFU or the database down for a moment: the next pass retries
@@ -357,6 +311,6 @@ class SfuHub:
         await asyncio.gather(*self._tasks, *loops, return_exceptions=True)
         for code in list(self.recordings.held):
             await self.recordings.finish(code)  # released: another process takes the room over at once
-        await self._quietly(self.control.close())
+        await self.quietly(self.control.close())
         await self.janus.close()
         await asyncio.get_running_loop().run_in_executor(None, self.audit.close)

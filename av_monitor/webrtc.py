@@ -79,7 +79,8 @@ class RoomHub:
             self.rooms[code] = Room(code=code, recording_wanted=self._automatic("always"))
         return self.rooms[code]
 
-    def _spawn(self, coro: Any) -> asyncio.Task[None]:
+    def spawn(self, coro: Any) -> asyncio.Task[None]:
+        """Run `coro` on the loop as one of the hub's tasks (cancelled when the hub closes)."""
         task: asyncio.Task[None] = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -130,7 +131,7 @@ class RoomHub:
                                 min_keyframe_interval=self.settings.webrtc_keyframe_min_interval_seconds)
                 if fanout is not None:
                     room.fanouts[track.kind] = fanout
-            self._spawn(self._drain(room, track))
+            self.spawn(self._drain(room, track))
         if layer is not None and self.settings.webrtc_forward_viewers:
             thumb = attach(peer.pc, layer, on_frame=lambda: None, decode_wanted=lambda: False,
                            min_keyframe_interval=self.settings.webrtc_keyframe_min_interval_seconds)
@@ -201,7 +202,7 @@ class RoomHub:
             return
         if state == "failed":
             self._alert(room, "connection_failed", peer.id, None)
-        self._spawn(self._end_publisher(room, peer, replaced=False))
+        self.spawn(self._end_publisher(room, peer, replaced=False))
 
     async def _end_publisher(self, room: Room, peer: Peer, *, replaced: bool) -> None:
         """Close a publisher's connection; the recording, if any, notes the gap and waits for the next."""
@@ -260,7 +261,7 @@ class RoomHub:
 
     def _viewer_state(self, room: Room, peer: Peer) -> None:
         if peer.pc.connectionState in ("failed", "closed") and room.viewers.get(peer.id) is peer:
-            self._spawn(self._end_viewer(room, peer))
+            self.spawn(self._end_viewer(room, peer))
 
     async def _end_viewer(self, room: Room, peer: Peer) -> None:
         room.viewers.pop(peer.id, None)

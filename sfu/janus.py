@@ -79,17 +79,15 @@ class JanusClient:
     async def keepalive(self, session: int) -> None:
         await self._post(f"/{session}", {"janus": "keepalive"})
 
-    async def drain(self, session: int, *, wait: float = 0.5) -> int:
-        """Keep the session alive by reading (and dropping) the events queued on it; returns how many.
+    async def poll(self, session: int) -> list[dict[str, Any]]:
+        """The session's next events (Janus answers within 30 s, with a `keepalive` when nothing happened).
 
-        Nobody long-polls the sessions of publishers and viewers once they are set up, so Janus
-        would queue their events (media, configured, slow link) for ever; a poll also counts as a
-        keepalive. An empty queue holds the poll open: after `wait` it is left to Janus to close.
+        A poll does not keep the session alive (`keepalive` does). A poll given up before Janus
+        answers would take the next event with it (Janus only notices the closed connection when it
+        writes), so callers keep polling rather than poll briefly.
         """
         try:
-            response = await self._http.get(f"{self.url}/{session}", params={"maxev": 100}, timeout=wait)
-        except httpx.TimeoutException:
-            return 0  # the session exists (an unknown one is refused at once) and has nothing queued
+            response = await self._http.get(f"{self.url}/{session}", params={"maxev": 100})
         except httpx.HTTPError as exc:
             raise JanusError(f"the SFU at {self.url} cannot be reached: {exc}") from exc
         if response.status_code == 404:  # Janus's answer to a poll of a session it does not have
@@ -98,14 +96,15 @@ class JanusClient:
             events = response.json()
         except ValueError:
             raise JanusError(f"the SFU at {self.url} answered {response.status_code}") from None
-        for event in events if isinstance(events, list) else [events]:
+        events = events if isinstance(events, list) else [events]
+        for event in events:
             if event.get("janus") == "error":
                 err = event.get("error", {})
                 raise JanusError(str(err.get("reason", "error")), int(err.get("code", 0)))
-        return len(events) if isinstance(events, list) else 1
+        return [dict(e) for e in events]
 
     async def send(self, session: int, handle: int, body: dict[str, Any]) -> None:
-        """A plugin request whose outcome is not awaited (its event is left to `drain`)."""
+        """A plugin request whose outcome is not awaited (its event goes to whoever polls the session)."""
         await self._post(f"/{session}/{handle}", {"janus": "message", "body": body})
 
     async def destroy(self, session: int) -> None:

@@ -27,8 +27,11 @@ def _quote(value: str) -> str:
 
 def write_config(folder: Path, *, http_port: int = 8088, admin_key: str = "", session_timeout: int = 60,
                  rtp_ports: tuple[int, int] = (20000, 40000), http_ip: str = "127.0.0.1",
-                 libraries: str = PLUGINS) -> Path:
-    """Write janus.jcfg and its plugin/transport files into `folder`; returns janus.jcfg's path."""
+                 no_media_seconds: int = 10, libraries: str = PLUGINS) -> Path:
+    """Write janus.jcfg and its plugin/transport files into `folder`; returns janus.jcfg's path.
+
+    `no_media_seconds`: Janus tells the service a camera stopped after this long without packets.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     middle = (rtp_ports[0] + rtp_ports[1]) // 2  # ICE ports below, mountpoints' RTP ports above
     disabled = ",".join(f"libjanus_{name}.so" for name in UNUSED_PLUGINS)
@@ -45,6 +48,7 @@ def write_config(folder: Path, *, http_port: int = 8088, admin_key: str = "", se
 }}
 media: {{
 	rtp_port_range = "{rtp_ports[0]}-{middle}"
+	no_media_timer = {no_media_seconds}
 }}
 nat: {{
 	ice_lite = true

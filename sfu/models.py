@@ -34,6 +34,7 @@ class SfuPeer(SQLModel, table=True):
     layer: str = Field(default="full", max_length=16)
     opening: str | None = Field(default=None, max_length=64)  # an anonymous viewer's watch-link token
     since: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    stalled_since: datetime | None = Field(default=None, description="A publisher's camera stopped arriving then.")
 
 
 class SfuMount(SQLModel, table=True):

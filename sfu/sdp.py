@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 AUDIO_CODEC = "opus"
 H264_MODE = re.compile(r"packetization-mode=1")
@@ -190,3 +191,17 @@ def received_streams(answer: str) -> list[tuple[str, str, str]]:
         if media.kind in ("audio", "video") and media.line.split(" ")[1] != "0" and mid is not None and codecs:
             found.append((mid, media.kind, codecs[0]))
     return found
+
+
+def camera_stalled(events: list[dict[str, Any]], camera_mid: str | None) -> bool | None:
+    """What Janus's `media` events say of a publisher's camera: stopped (True), arriving again (False), or nothing.
+
+    Janus sends one when a stream has carried nothing for its `no_media_timer` and when it resumes;
+    the last event about the camera's m-line decides.
+    """
+    news = None
+    for event in events:
+        if event.get("janus") == "media" and event.get("type") == "video" and (
+                camera_mid is None or str(event.get("mid", camera_mid)) == camera_mid):
+            news = not bool(event.get("receiving", True))
+    return news

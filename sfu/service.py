@@ -43,6 +43,16 @@ def peers(session: Session, *, room_code: str | None = None, role: str | None = 
     return list(session.exec(query).all())
 
 
+def set_stalled(session: Session, *, peer_id: str, since: datetime | None) -> bool:
+    """Mark a publisher stalled since `since` (None: receiving again); False when it changed nothing."""
+    changed = session.exec(update(SfuPeer).where(  # type: ignore[call-overload]
+        col(SfuPeer.id) == peer_id,
+        col(SfuPeer.stalled_since).is_(None) if since is not None else col(SfuPeer.stalled_since).is_not(None),
+    ).values(stalled_since=since))
+    session.commit()
+    return bool(changed.rowcount)
+
+
 def viewer_counts(session: Session, *, room_code: str) -> tuple[int, int]:
     """(viewers, of them anonymous) of a room."""
     rows = session.exec(select(col(SfuPeer.opening).is_(None), func.count()).where(
@@ -107,6 +117,21 @@ def claim_recording(session: Session, *, room_code: str, holder: str, recording_
         except IntegrityError:
             session.rollback()
     return session.get(SfuRecorder, room_code, populate_existing=True)
+
+
+def renew_recordings(session: Session, *, holder: str, rooms: list[str], now: datetime, until: datetime
+                     ) -> tuple[dict[str, str], list[str]]:
+    """Extend the leases `holder` holds among `rooms` (one statement).
+
+    Returns (room -> recording id of the leases held, the rooms whose lease is missing or ran out).
+    """
+    session.exec(update(SfuRecorder).where(  # type: ignore[call-overload]
+        col(SfuRecorder.room_code).in_(rooms), col(SfuRecorder.holder) == holder).values(until=until))
+    session.commit()
+    rows = session.exec(select(SfuRecorder).where(col(SfuRecorder.room_code).in_(rooms))).all()
+    held = {r.room_code: r.recording_id for r in rows if r.holder == holder}
+    taken = {r.room_code for r in rows if r.holder != holder and _aware(r.until) >= now}
+    return held, [code for code in rooms if code not in held and code not in taken]
 
 
 def release_recording(session: Session, *, room_code: str, holder: str) -> None:

@@ -17,7 +17,7 @@ from tests.demo_support import Doc, full_province, little_province  # noqa: E402
 # A page that asks for a message absent from its language's catalogue fails the test that renders it.
 i18n.set_strict(True)
 
-pytest_plugins = ["tests.db_fixtures"]
+pytest_plugins = ["tests.db_fixtures", "tests.sfu_fixtures"]
 
 
 @pytest.fixture(scope="module")

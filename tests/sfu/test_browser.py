@@ -20,7 +20,7 @@ from config.settings import Settings
 from sfu.janus_conf import JanusProcess
 from tests.e2e.support import launch_with_camera, need_chromium, serve
 from tests.e2e.test_av_wall import IN_CHECKIN_WINDOW, ROOM, SLOW, fake_video, log_in, seat_in_main_r1, tone, wait_for
-from tests.sfu.conftest import ADMIN_KEY
+from tests.sfu_fixtures import ADMIN_KEY
 
 
 @pytest.fixture

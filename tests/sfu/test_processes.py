@@ -17,7 +17,7 @@ import httpx
 from sfu.janus_conf import JanusProcess
 from tests.av_monitor.crash_support import RECEIVED, Service, login, prepare_database, publish, watch
 from tests.av_monitor.media_support import CounterVideoTrack, ToneAudioTrack
-from tests.sfu.conftest import SESSION_TIMEOUT, sfu_env
+from tests.sfu_fixtures import SESSION_TIMEOUT, sfu_env
 
 ROOM = "MAIN-R1"
 

@@ -21,7 +21,7 @@ from sfu.janus_conf import JanusProcess
 from tests.av_monitor.crash_support import Service, ledger_payloads, login, prepare_database, publish
 from tests.av_monitor.media_support import CounterVideoTrack, ToneAudioTrack, decode_bytes
 from tests.av_monitor.test_crash import check_with_recordings_verify, wait_for
-from tests.sfu.conftest import sfu_env
+from tests.sfu_fixtures import sfu_env
 
 ROOM = "MAIN-R1"
 
@@ -74,6 +74,9 @@ def test_janus_records_and_a_kill_of_the_segment_maker_loses_no_ledgered_segment
     facts = ledger_payloads(database, "av.segment")
     recording_ids = list(dict.fromkeys(f["recording_id"] for f in facts))
     assert len(recording_ids) == 2
+    # Janus's files of the recording that finished are removed; the killed process's stay (the gap's seconds).
+    left = {p.name for p in (recordings / ".janus" / ROOM).glob("*.mjr")}
+    assert left and all(recording_ids[0] in name for name in left), left
     for recording_id in recording_ids:
         mine = [f for f in facts if f["recording_id"] == recording_id]
         folder = recordings / ROOM / recording_id

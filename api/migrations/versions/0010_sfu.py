@@ -2,7 +2,7 @@
 
 Revision ID: 0010_sfu
 Revises: 0009_openings
-Create Date: 2026-12-07 11:27:08.839639
+Create Date: 2026-12-07 11:53:03.991964
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ def upgrade() -> None:
     sa.Column('layer', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('opening', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('since', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('stalled_since', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.CheckConstraint("role IN ('publisher', 'viewer')", name='ck_sfu_peers_role'),
     sa.PrimaryKeyConstraint('id')
     )

@@ -1,4 +1,4 @@
-"""A real Janus for the SFU tests: Debian's janus, started from a configuration sfu.janus_conf writes.
+"""A real Janus for the tests that need one: Debian's janus, started from a configuration sfu.janus_conf writes.
 
 Without the janus executable the tests are skipped, except under CI=true, where its absence fails.
 """
@@ -33,7 +33,7 @@ def janus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JanusProcess]:
     folder = tmp_path_factory.mktemp("janus")
     base = 20000 + (os.getpid() % 40) * 1000  # separate RTP ranges for runs side by side
     server = JanusProcess(folder / "conf", http_port=free_port(), log=folder / "janus.log", admin_key=ADMIN_KEY,
-                          session_timeout=SESSION_TIMEOUT, rtp_ports=(base, base + 999))
+                          session_timeout=SESSION_TIMEOUT, rtp_ports=(base, base + 999), no_media_seconds=2)
     server.start()
     yield server
     server.stop()
