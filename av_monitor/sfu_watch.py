@@ -10,17 +10,32 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from av_monitor import service
+from av_monitor.audit import AuditWriter
+from config.settings import Settings
 from sfu import sdp
 from sfu import service as state
-from sfu.janus import JanusError
+from sfu.control import Control
+from sfu.janus import JanusClient, JanusError
 from sfu.models import SfuPeer
 
-if TYPE_CHECKING:
-    from av_monitor.sfu_hub import SfuHub
+
+class WatchedHub(Protocol):
+    """What the watch needs of `av_monitor.sfu_hub.SfuHub`."""
+
+    settings: Settings
+    janus: JanusClient
+    control: Control
+    audit: AuditWriter
+
+    async def db_call(self, fn: Callable[..., Any], **kwargs: Any) -> Any: ...
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]: ...
+    async def end_publisher(self, peer: SfuPeer) -> None: ...
+    async def quietly(self, call: Awaitable[Any]) -> None: ...
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +43,7 @@ logger = logging.getLogger(__name__)
 class SessionWatch:
     """The pollers of one process, one per Janus session of the shared state."""
 
-    def __init__(self, hub: SfuHub) -> None:
+    def __init__(self, hub: WatchedHub) -> None:
         self.hub = hub
         self.pollers: dict[int, asyncio.Task[None]] = {}  # Janus session -> its poller in this process
 

@@ -110,7 +110,7 @@ def claim_recording(session: Session, *, room_code: str, holder: str, recording_
     ).values(holder=holder, until=until, recording_id=case(
         (col(SfuRecorder.holder) == holder, col(SfuRecorder.recording_id)), else_=recording_id)))
     session.commit()
-    if not taken.rowcount:
+    if not taken.rowcount and session.get(SfuRecorder, room_code, populate_existing=True) is None:
         try:
             session.add(SfuRecorder(room_code=room_code, holder=holder, recording_id=recording_id, until=until))
             session.commit()
