@@ -10,11 +10,15 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
+from api.ledger_cli import ledger_app, verify_evidence
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Yidi 异地 — remote cross-region evaluation.")
 audit_app = typer.Typer(no_args_is_help=True, help="The tamper-evident operation ledger.")
 db_app = typer.Typer(no_args_is_help=True, help="Database set-up.")
 app.add_typer(audit_app, name="audit")
 app.add_typer(db_app, name="db")
+app.add_typer(ledger_app, name="ledger")
+app.command("verify-evidence")(verify_evidence)
 face_app = typer.Typer(no_args_is_help=True, help="Face identity (1:1 verification).")
 app.add_typer(face_app, name="face")
 logger = logging.getLogger(__name__)
@@ -169,12 +173,10 @@ def seal_key() -> None:
 def audit_verify(
     expect_head: Annotated[str | None, typer.Option(help="a previously published head hash")] = None,
 ) -> None:
-    """Check the ledger's hash chain; exit 1 on any edited, deleted or reordered entry."""
-    from api.dbcli import verify_ledger
+    """Check the ledger (as `yidi ledger verify`); exit 1 on any edited, deleted or reordered entry."""
+    from api.ledger_cli import verify
 
-    code, message = verify_ledger(expect_head)
-    typer.echo(message, err=code != 0)
-    raise typer.Exit(code)
+    verify(expect_head, [], [])
 
 
 @app.command()

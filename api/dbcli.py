@@ -40,15 +40,6 @@ def export_db(project_codes: list[str] | None, *, with_drawn: bool = False) -> s
     return json.dumps(doc, ensure_ascii=False, indent=1)
 
 
-def verify_ledger(expect_head: str | None) -> tuple[int, str]:
-    """Exit code and message of `yidi audit verify`."""
-    import ledger
-
-    init_db()
-    with Session(get_engine()) as session:
-        return ledger.verify_command(session, expect_head=expect_head)
-
-
 # Demo accounts: (user name, role, centre-wide, site codes). Their password is the setting
 # YIDI_DEMO_PASSWORD; they exist only in a database loaded by `yidi serve --demo`.
 DEMO_USERS: tuple[tuple[str, str, bool, tuple[str, ...]], ...] = (

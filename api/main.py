@@ -17,6 +17,7 @@ from api.input_guard import refuse_nul
 from api.jobs import runner as jobs_runner
 from api.jobs import views as jobs_views
 from api.migrate import upgrade
+from audit import checkpoint_views
 from audit import views as audit_views
 from av_monitor import playback_views, public_views, webrtc
 from av_monitor import views as av_views
@@ -101,6 +102,7 @@ def create_app() -> FastAPI:
     app.include_router(checkin_views.report_router)
     app.include_router(av_views.router)
     app.include_router(audit_views.router)
+    app.include_router(checkpoint_views.router)
     app.include_router(playback_views.router)
     app.include_router(opening_views.router)
     app.include_router(public_views.router)

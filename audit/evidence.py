@@ -38,6 +38,7 @@ from sqlmodel import Session, col, select
 
 import ledger
 from access.service import Principal
+from audit import evidence_proofs
 from audit.query import project_clause, room_window
 from config.clock import as_aware
 from config.settings import get_settings
@@ -46,7 +47,8 @@ from evaluation.commitments import draw_result
 from evaluation.export import UnknownProjectError, export_instance
 from evaluation.models import Draw, DrawProject, Project
 from evaluation.visibility import visible_project_codes
-from ledger.models import LedgerEntry
+from ledger import checkpoints
+from ledger.models import LedgerCheckpoint, LedgerEntry
 from scheduler.instance import canonical_bytes, sha256_hex
 
 logger = logging.getLogger(__name__)
@@ -88,12 +90,14 @@ class _Slice:
     count: int = 0
     size: int = 0
     sha256: str = ""
+    seqs: list[int] = field(default_factory=list)
+    commits: list[int] = field(default_factory=list)  # seqs of the slice's draw.commit entries
     segments: list[dict[str, Any]] = field(default_factory=list)
     results: dict[int, dict[str, str]] = field(default_factory=dict)  # draw id → result SHA-256 → recorded by
 
 
-def _stream_slice(session: Session, project: Project, zf: zipfile.ZipFile, stamp: Stamp) -> _Slice:
-    """Write `ledger.jsonl` into `zf` chunk by chunk (never the whole slice in memory)."""
+def _stream_slice(session: Session, project: Project, zf: zipfile.ZipFile, stamp: Stamp, upto: int) -> _Slice:
+    """Write `ledger.jsonl` (entries up to seq `upto`) into `zf` chunk by chunk (never the whole slice in memory)."""
     limit = get_settings().audit_evidence_max_entries
     clause = project_clause(session, project)
     cols = (col(LedgerEntry.seq), type_coerce(col(LedgerEntry.ts), String()).label("ts"), col(LedgerEntry.actor),
@@ -107,7 +111,8 @@ def _stream_slice(session: Session, project: Project, zf: zipfile.ZipFile, stamp
     with zf.open(info, "w") as fh:
         while True:
             # The timestamp as its stored text: the hash covers those exact characters.
-            rows = session.execute(sa_select(*cols).where(clause, col(LedgerEntry.seq) > last)
+            rows = session.execute(sa_select(*cols).where(clause, col(LedgerEntry.seq) > last,
+                                                          col(LedgerEntry.seq) <= upto)
                                    .order_by(col(LedgerEntry.seq)).limit(CHUNK)).all()
             out.count += len(rows)
             if out.count > limit:
@@ -119,6 +124,9 @@ def _stream_slice(session: Session, project: Project, zf: zipfile.ZipFile, stamp
                 fh.write(line)
                 digest.update(line)
                 out.size += len(line)
+                out.seqs.append(r.seq)
+                if r.kind == "draw.commit":
+                    out.commits.append(r.seq)
                 _keep(out, r)
             if len(rows) < CHUNK:
                 break
@@ -211,8 +219,18 @@ def _instance(session: Session, draw: Draw, visible: set[str], now: datetime,
                   "sha256": sha, "recorded_sha256": draw.instance_sha256, "matches": sha == draw.instance_sha256}
 
 
-def build(session: Session, *, who: Principal, project: Project, now: datetime) -> Evidence:
-    """Build the evidence zip of `project` for `who` (who may read it) at `now`; nothing is written."""
+def prepare(session: Session, *, now: datetime) -> LedgerCheckpoint:
+    """Sign the export's checkpoint and try to time-stamp it (committed: outside the zip's read)."""
+    cp = checkpoints.make(session, reason="evidence", now=now)
+    session.commit()
+    checkpoints.stamp(session, cp)
+    session.commit()
+    return cp
+
+
+def build(session: Session, *, who: Principal, project: Project, now: datetime,
+          checkpoint: LedgerCheckpoint) -> Evidence:
+    """Build the evidence zip of `project` for `who` (who may read it) at `now`, up to `checkpoint`."""
     head = ledger.head(session)
     buffer = io.BytesIO()
     utc = now.astimezone(UTC)
@@ -220,7 +238,13 @@ def build(session: Session, *, who: Principal, project: Project, now: datetime) 
     files: list[tuple[str, bytes, str]] = []
     draws: list[dict[str, Any]] = []
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        found = _stream_slice(session, project, zf, stamp)
+        found = _stream_slice(session, project, zf, stamp, checkpoint.size)
+        proofs_info = zipfile.ZipInfo("ledger/inclusion.jsonl", date_time=stamp)
+        proofs_info.compress_type = zipfile.ZIP_DEFLATED
+        proofs_sha, proofs_size = evidence_proofs.write_inclusion(session, zf, proofs_info, found.seqs,
+                                                                  checkpoint.size)
+        cp_note = evidence_proofs.write_checkpoints(session, lambda n, d, t: files.append((n, d, t)), checkpoint,
+                                                    found.commits)
         for draw in _draws(session, project):
             visible = visible_project_codes(session, who, list(draw.project_codes))
             base = f"draws/{draw.id}/"
@@ -234,9 +258,11 @@ def build(session: Session, *, who: Principal, project: Project, now: datetime) 
             draws.append(note)
         files.append(("segments.json", _dumps(found.segments), "recording segment hashes (av.segment entries)"))
         listed = [{"name": "ledger.jsonl", "sha256": found.sha256, "size": found.size,
-                   "description": "the project's ledger slice, one entry per line with every hashed field"}]
+                   "description": "the project's ledger slice, one entry per line with every hashed field"},
+                  {"name": "ledger/inclusion.jsonl", "sha256": proofs_sha, "size": proofs_size,
+                   "description": "RFC 9162 inclusion proof of each ledger.jsonl entry in ledger/checkpoint.txt"}]
         listed += [{"name": n, "sha256": sha256_hex(d), "size": len(d), "description": t} for n, d, t in files]
-        manifest_bytes = _dumps(_manifest(who, project, now, head, found, draws, listed))
+        manifest_bytes = _dumps({**_manifest(who, project, now, head, found, draws, listed), "checkpoint": cp_note})
         for name, data in [*((n, d) for n, d, _ in files), ("manifest.json", manifest_bytes)]:
             zf.writestr(zipfile.ZipInfo(name, date_time=stamp), data, compress_type=zipfile.ZIP_DEFLATED)
     safe = re.sub(r"[^A-Za-z0-9._-]", "_", project.code)
@@ -259,9 +285,12 @@ def _manifest(who: Principal, project: Project, now: datetime, head: LedgerEntry
                                        "and no instance are included, only hashes and seat counts per site",
         "draws": draws,
         "files": listed,
-        "how_to_verify": "each ledger.jsonl line hashes as ledger.models.entry_hash (SHA-256 of the JSON array "
-                         "[seq, ts, actor, kind, subject, payload, prev_hash], compact, UTF-8); consecutive seqs link "
-                         "by prev_hash; `yidi audit verify --expect-head <ledger_head.hash>` checks the whole chain",
+        "how_to_verify": "`yidi verify-evidence FILE.zip --key <the centre's published key>` checks it offline: "
+                         "every file's SHA-256; each ledger.jsonl line's hash (SHA-256 of the JSON array "
+                         "[seq, ts, actor, kind, subject, payload, prev_hash], compact, UTF-8) and its RFC 9162 "
+                         "inclusion proof in ledger/checkpoint.txt; the checkpoints' Ed25519 signatures and RFC 3161 "
+                         "tokens; the consistency of earlier checkpoints; and replays each revealed draw. "
+                         "`yidi ledger verify --evidence FILE.zip` checks the centre's current ledger against it.",
     }
 
 

@@ -20,6 +20,7 @@ from access.service import Principal
 from audit import evidence, query
 from config import clock
 from config.types import IsoDatetime
+from ledger.models import LedgerError
 
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/api", tags=["audit"])
@@ -127,8 +128,14 @@ def export_evidence(code: str, request: Request, session: SessionDep, who: Staff
         deny_out_of_scope(session, request, who, f"project:{code}")
         raise HTTPException(status_code=404, detail=[{"loc": ["path", "code"], "msg": f"unknown project: {code}"}]) \
             from exc
+    now = clock.now()
     try:
-        built = evidence.build(session, who=who, project=project, now=clock.now())
+        checkpoint = evidence.prepare(session, now=now)
+    except LedgerError as exc:
+        raise HTTPException(status_code=409, detail=[{"loc": ["ledger"], "msg": f"no checkpoint can be signed for "
+                                                      f"this export: {exc}"}]) from None
+    try:
+        built = evidence.build(session, who=who, project=project, now=now, checkpoint=checkpoint)
     except evidence.EvidenceTooLarge as exc:
         raise HTTPException(status_code=413, detail=[{"loc": ["path", "code"], "msg": str(exc)}]) from None
     evidence.record_export(session, who=who, project=project, evidence=built)

@@ -12,19 +12,18 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, text  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
 from api.demo_data import generate  # noqa: E402
 from api.schema import create_all  # noqa: E402
+from benchmarks import databases  # noqa: E402
+from benchmarks.databases import drop_databases  # noqa: E402
 from config.db import make_engine  # noqa: E402
 from evaluation.export import export_instance  # noqa: E402
 from evaluation.importer import import_instance  # noqa: E402
@@ -59,30 +58,14 @@ def main() -> None:
     args = ap.parse_args()
     doc = generate()
     print(f"pool: {len(doc['experts'])} experts, {len(doc['history'])} past committees")
-    targets = [("sqlite", lambda: f"sqlite:///{tempfile.mkdtemp()}/bench.db")]
-    try:
-        admin = create_engine(args.pg, isolation_level="AUTOCOMMIT")
-        with admin.connect():
-            pass
-        targets.append(("postgresql", lambda: _pg_db(admin, args.pg)))
-    except Exception as exc:  # noqa: BLE001 - the benchmark just reports SQLite then
-        print(f"postgresql skipped: {exc.__class__.__name__}")
+    targets, admin = databases.targets(args.pg)
     for name, make_url in targets:
         rows = [_once(make_url(), doc) for _ in range(args.runs)]
         if name == "postgresql":
-            with admin.connect() as conn:
-                for (db,) in conn.execute(text("SELECT datname FROM pg_database WHERE datname LIKE 'yidi_bench_%'")):
-                    conn.execute(text(f'DROP DATABASE "{db}" WITH (FORCE)'))
+            drop_databases(admin)
         med = [statistics.median(col) for col in zip(*rows, strict=True)]
         print(f"{name:10s} import {med[0]:5.1f} s, re-import (no changes) {med[1]:5.1f} s, "
               f"export {med[2]:5.1f} s  (median of {args.runs})")
-
-
-def _pg_db(admin, url: str) -> str:  # type: ignore[no-untyped-def]
-    name = f"yidi_bench_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    return str(create_engine(url).url.set(database=name).render_as_string(hide_password=False))
 
 
 if __name__ == "__main__":

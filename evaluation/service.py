@@ -16,6 +16,7 @@ from sqlalchemy.engine import CursorResult
 from sqlmodel import Session, col, select
 
 import ledger
+from config import clock
 from config.clock import as_aware
 from config.rules import RuleParams, load_rules
 from config.sealing import draw_aad, seal_text, seat_aad, seed_aad, unseal_text
@@ -23,6 +24,7 @@ from config.settings import get_settings
 from evaluation.commitments import draw_result
 from evaluation.export import UnknownProjectError, export_instance
 from evaluation.models import Draw, DrawProject, Project, Seat
+from evaluation.witnessing import checkpoint_commitment, seed_hold
 from scheduler.draw import draw_parsed, resolve_rules, seed_commitment, software
 from scheduler.encoder import IdMaps, encode
 from scheduler.instance import canonical_bytes, parse_instance, sha256_hex
@@ -150,6 +152,7 @@ def commit_draw(session: Session, *, project_codes: list[str], seed_hex: str | N
                   payload={"seed_sha256": row.seed_sha256, "projects": sorted(codes), "software": row.software})
     # The commitment is durable before any solving starts (D3).
     session.commit()
+    checkpoint_commitment(session, now=now or clock.now())
     session.refresh(row)
     return row
 
@@ -263,6 +266,10 @@ def reveal(session: Session, *, draw_id: int, now: datetime, actor: str = "syste
         first = min(starts.values(), default=now)
         raise StillSealed(f"draw {draw_id} stays sealed until {first.isoformat()} (D5)")
     complete = started == set(starts)
+    hold = seed_hold(session, draw_id=draw_id, now=now) if complete and row.status != "revealed" else None
+    if hold:
+        logger.warning("seed of draw %s held back: %s", draw_id, hold)
+        complete = False
     new = sorted(started - unsealed_projects(session, draw_id=draw_id))
     if new or (complete and row.status != "revealed"):
         payload: dict[str, Any] = {"projects": new}
@@ -273,7 +280,8 @@ def reveal(session: Session, *, draw_id: int, now: datetime, actor: str = "syste
             payload.update(seed=result["seed"], seed_sha256=row.seed_sha256)
         ledger.append(session, kind="draw.reveal", subject=f"draw:{draw_id}", actor=actor, payload=payload)
         session.commit()
-    return _shown(result, started, complete)
+    shown = _shown(result, started, complete)
+    return {**shown, "seed_held": hold} if hold else shown
 
 
 def opened(session: Session, *, draw_id: int, now: datetime) -> dict[str, Any] | None:

@@ -10,6 +10,10 @@ text `YYYY-MM-DDTHH:MM:SS.ffffffZ` exactly as stored, `payload` is the canonical
 payload object (keys sorted, no white space, UTF-8) as a JSON string, and `prev_hash` is the hash of
 the entry before (64 zeros for the first). Anyone holding the rows can recompute the chain.
 
+The entries are also the leaves of an RFC 9162 Merkle tree (leaf i = the entry of seq i + 1, its leaf
+hash SHA-256(0x00 || that same encoding)): `LedgerNode` stores every complete subtree, so roots and
+proofs cost O(log n) reads, and `LedgerCheckpoint` the signed checkpoints of its heads (ledger.checkpoints).
+
 Payloads are PUBLIC audit facts: they must never hold secrets (keys, passwords, unrevealed seeds,
 sealed committee lists) nor biometric data (face images, templates, encodings). Byte values are
 rejected outright, since binary blobs are how such data usually travels.
@@ -23,7 +27,7 @@ import math
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, String, Text
+from sqlalchemy import BigInteger, CheckConstraint, Column, Integer, String, Text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -106,12 +110,19 @@ def canonical_payload(payload: dict[str, Any]) -> str:
     return text
 
 
+def entry_bytes(
+    *, seq: int, ts: str, actor: str, kind: str, subject: str, payload: str, prev_hash: str
+) -> bytes:
+    """The canonical encoding of one entry (see the module docstring): what its hash and its Merkle leaf cover."""
+    fields = [seq, ts, actor, kind, subject, payload, prev_hash]
+    return json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
 def entry_hash(
     *, seq: int, ts: str, actor: str, kind: str, subject: str, payload: str, prev_hash: str
 ) -> str:
     """SHA-256 hex of the canonical encoding of one entry (see the module docstring)."""
-    fields = [seq, ts, actor, kind, subject, payload, prev_hash]
-    data = json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    data = entry_bytes(seq=seq, ts=ts, actor=actor, kind=kind, subject=subject, payload=payload, prev_hash=prev_hash)
     return hashlib.sha256(data).hexdigest()
 
 
@@ -141,3 +152,50 @@ class LedgerEntryPublic(LedgerEntryBase):
     """A ledger entry as published: every field needed to recompute its hash."""
 
     id: int
+
+
+class LedgerNode(SQLModel, table=True):
+    """One complete subtree of the Merkle tree over the entries: 2**level leaves from index * 2**level.
+
+    A cache for proofs, never trusted on its own: checkpoints are signed over leaves recomputed from the
+    entries, and `verify` recomputes the whole tree.
+    """
+
+    __tablename__ = "ledger_node"
+
+    level: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    idx: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    hash: str = Field(sa_type=String(64), description="hex SHA-256 of the subtree (RFC 9162)")
+
+
+class LedgerCheckpointBase(SQLModel):
+    """A signed checkpoint of the ledger: its size and root, the signed note, and its RFC 3161 time-stamp."""
+
+    size: int = Field(ge=0, index=True, description="entries covered: seq 1..size")
+    root_hash: str = Field(sa_type=String(64), description="hex Merkle root of the first `size` entries")
+    created_at: datetime = Field(sa_type=UtcTimestamp, description="when it was signed")
+    reason: str = Field(sa_type=String(32), description="schedule, draw.commit, reveal, evidence, manual")
+    note: str = Field(sa_type=Text, description="the C2SP signed note (tlog-checkpoint body and signature)")
+    key_id: str = Field(sa_type=String(8), description="hex key hash of the signing key")
+    tsa_time: datetime | None = Field(default=None, sa_type=UtcTimestamp, description="the token's genTime")
+    tsa_error: str | None = Field(default=None, sa_type=String(300), description="why the last stamp failed")
+    tsa_attempts: int = Field(default=0, ge=0)
+    witnessed_at: datetime | None = Field(default=None, sa_type=UtcTimestamp,
+                                          description="when it was handed to the witnesses' outbox")
+
+
+class LedgerCheckpoint(LedgerCheckpointBase, table=True):
+    """One stored checkpoint; `tsa_token` is the TSA's DER TimeStampResp, base64."""
+
+    __tablename__ = "ledger_checkpoint"
+    __table_args__ = (CheckConstraint("size >= 0", name="ck_ledger_checkpoint_size"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    tsa_token: str | None = Field(default=None, sa_type=Text)
+
+
+class LedgerCheckpointPublic(LedgerCheckpointBase):
+    """A checkpoint as published (the token base64, so anyone can check it against the TSA)."""
+
+    id: int
+    tsa_token: str | None

@@ -5,24 +5,29 @@ Payloads are public audit facts: never put secrets or biometric data in them (se
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import String, text, type_coerce
-from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from config.settings import get_settings
+from ledger import checkpoints, merkle, note, signing, tree
+from ledger.lock import lock_chain
 from ledger.models import (
     GENESIS_HASH,
     MAX_ACTOR,
     MAX_KIND,
     MAX_SUBJECT,
+    LedgerCheckpoint,
     LedgerEntry,
     LedgerError,
     canonical_payload,
+    entry_bytes,
     entry_hash,
     format_ts,
     parse_ts,
@@ -30,9 +35,6 @@ from ledger.models import (
 
 logger = logging.getLogger(__name__)
 
-# Key of the PostgreSQL transaction-level advisory lock serialising appends: an arbitrary fixed
-# bigint that no other part of the service may use for its own advisory locks.
-PG_LOCK_KEY = 0x5D2C1E0F3A7B4C19
 MAX_LIMIT = 1000
 MAX_PROBLEMS = 100
 
@@ -45,6 +47,7 @@ class VerifyReport:
     entries: int
     head: str | None
     problems: list[str] = field(default_factory=list)
+    checkpoints: int = 0  # signed checkpoints the log was checked against
 
 
 def _check_text(name: str, value: str, max_len: int) -> None:
@@ -55,23 +58,6 @@ def _check_text(name: str, value: str, max_len: int) -> None:
         raise LedgerError(f"{name} is longer than {max_len} characters")
     if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
         raise LedgerError(f"{name} must not contain control characters")
-
-
-def _lock_chain(session: Session) -> None:
-    """Take the chain's write lock for the rest of the caller's transaction."""
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_LOCK_KEY})
-    elif dialect == "sqlite":
-        # A no-op write makes SQLite take its single writer lock now (waiting out the busy
-        # timeout), like BEGIN IMMEDIATE but also valid inside an already open transaction;
-        # the head read below then cannot be overtaken by another writer.
-        session.execute(text("UPDATE ledger_entry SET seq = seq WHERE 0 = 1"))
-    else:
-        # Other databases: lock the head row; the unique seq still refuses any fork.
-        session.execute(
-            select(LedgerEntry.id).order_by(col(LedgerEntry.seq).desc()).limit(1).with_for_update()
-        )
 
 
 def append(
@@ -96,20 +82,14 @@ def append(
     payload_text = canonical_payload(payload)
     ts_text = format_ts(ts if ts is not None else datetime.now(UTC))
 
-    _lock_chain(session)
+    lock_chain(session)
     last = session.execute(
         select(LedgerEntry.seq, LedgerEntry.hash).order_by(col(LedgerEntry.seq).desc()).limit(1)
     ).first()
     seq, prev_hash = (1, GENESIS_HASH) if last is None else (last[0] + 1, last[1])
-    digest = entry_hash(
-        seq=seq,
-        ts=ts_text,
-        actor=actor,
-        kind=kind,
-        subject=subject,
-        payload=payload_text,
-        prev_hash=prev_hash,
-    )
+    data = entry_bytes(seq=seq, ts=ts_text, actor=actor, kind=kind, subject=subject, payload=payload_text,
+                       prev_hash=prev_hash)
+    digest = hashlib.sha256(data).hexdigest()
     entry = LedgerEntry(
         seq=seq,
         ts=parse_ts(ts_text),  # normalised to UTC, as it reads back
@@ -122,6 +102,7 @@ def append(
     )
     session.add(entry)
     session.flush()
+    tree.add_leaf(session, index=seq - 1, leaf=merkle.leaf_hash(data))
     logger.debug("ledger append seq=%d kind=%s subject=%s", seq, kind, subject)
     return entry
 
@@ -151,7 +132,7 @@ def entries(
     return list(session.exec(stmt).all())
 
 
-def _row_problems(row: Any, expected_seq: int, prev_hash: str) -> list[str]:
+def row_problems(row: Any, expected_seq: int, prev_hash: str) -> list[str]:
     """What is wrong with one row given the row before it (empty when it chains correctly)."""
     seq = row.seq
     found: list[str] = []
@@ -184,25 +165,48 @@ def _row_problems(row: Any, expected_seq: int, prev_hash: str) -> list[str]:
     return found
 
 
-def verify(session: Session, *, expect_head: str | None = None, chunk_size: int = 1000) -> VerifyReport:
-    """Re-hash the whole chain in seq order, streaming in chunks; report every break found.
+def checkpoint_targets(session: Session,
+                       given: Sequence[str] = ()) -> tuple[list[tuple[str, int, bytes]], list[str]]:
+    """The checkpoints to check the log against (stored, then given), and the problems of their signatures."""
+    s = get_settings()
+    problems: list[str] = []
+    try:
+        known = signing.verifiers(s)
+    except signing.SigningKeyError as exc:
+        return [], [f"the checkpoint keys cannot be read ({exc}): no checkpoint was checked"]
+    targets: list[tuple[str, int, bytes]] = []
+    for cp in session.exec(select(LedgerCheckpoint).order_by(col(LedgerCheckpoint.size), col(LedgerCheckpoint.id))):
+        try:
+            body = checkpoints.opened(cp, known, s.ledger_origin)
+        except checkpoints.CheckpointRefused as exc:
+            problems.append(f"{exc} (forged or altered in the database)")
+            continue
+        targets.append((checkpoints.describe(cp), body.size, body.root))
+    for i, given_note in enumerate(given, 1):
+        try:
+            body, _ = note.open_checkpoint(given_note, known, s.ledger_origin)
+        except note.NoteError as exc:
+            problems.append(f"given checkpoint {i}: {exc}")
+            continue
+        when = body.time.isoformat() if body.time else "no time"
+        targets.append((f"the given checkpoint {i} (size {body.size}, signed {when})", body.size, body.root))
+    return sorted(targets, key=lambda t: t[1]), problems
 
-    With `expect_head` (a head hash published earlier) the chain must still contain that entry,
-    which detects a truncated tail or a rewritten chain.
+
+def verify(session: Session, *, expect_head: str | None = None, chunk_size: int = 1000,
+           given: Sequence[str] = ()) -> VerifyReport:
+    """Re-hash the whole chain and its Merkle tree in seq order, streaming; check it against every checkpoint.
+
+    Every stored checkpoint (and every signed checkpoint note in `given`, e.g. from a witness's mailbox)
+    must verify with the published keys, and the log's first `size` entries must hash to its root: a
+    re-chained edit, a deleted tail, an emptied or replaced log all contradict the checkpoints signed
+    before. The first checkpoint contradicted is named first. With `expect_head` (a head hash published
+    earlier) the chain must still contain that entry.
     """
     if chunk_size < 1:
         raise LedgerError("chunk_size must be at least 1")
-    # The timestamp is read as its stored text: the hash covers those exact characters.
-    cols = (
-        col(LedgerEntry.seq),
-        type_coerce(col(LedgerEntry.ts), String()).label("ts"),
-        col(LedgerEntry.actor),
-        col(LedgerEntry.kind),
-        col(LedgerEntry.subject),
-        col(LedgerEntry.payload),
-        col(LedgerEntry.prev_hash),
-        col(LedgerEntry.hash),
-    )
+    targets, cp_problems = checkpoint_targets(session, given)
+    contradicted: list[str] = []
     problems: list[str] = []
     extra = 0
     count = 0
@@ -210,19 +214,32 @@ def verify(session: Session, *, expect_head: str | None = None, chunk_size: int 
     prev_hash = GENESIS_HASH
     head_hash: str | None = None
     seen_expected = False
-    while True:
-        stmt = sa_select(*cols).where(col(LedgerEntry.seq) > last_seq)
-        rows = session.execute(stmt.order_by(col(LedgerEntry.seq)).limit(chunk_size)).all()
-        for row in rows:
-            count += 1
-            found = _row_problems(row, last_seq + 1, prev_hash)
-            room = MAX_PROBLEMS - len(problems)
-            problems.extend(found[:room])
-            extra += max(0, len(found) - room)
-            seen_expected = seen_expected or row.hash == expect_head
-            last_seq, prev_hash, head_hash = row.seq, row.hash, row.hash
-        if len(rows) < chunk_size:
-            break
+    cr = merkle.CompactRange()
+    t = 0
+
+    def check_targets() -> None:
+        nonlocal t
+        while t < len(targets) and targets[t][1] == cr.size:
+            label, size, root = targets[t]
+            if cr.root() != root:
+                contradicted.append(f"the log contradicts {label}: its first {size} entries no longer hash to the "
+                                    "signed root (edited and re-chained, reordered or replaced since)")
+            t += 1
+
+    check_targets()
+    for row in tree.entry_rows(session, chunk=chunk_size):
+        count += 1
+        found = row_problems(row, last_seq + 1, prev_hash)
+        room = MAX_PROBLEMS - len(problems)
+        problems.extend(found[:room])
+        extra += max(0, len(found) - room)
+        seen_expected = seen_expected or row.hash == expect_head
+        last_seq, prev_hash, head_hash = row.seq, row.hash, row.hash
+        cr.append(tree.leaf_of(row))
+        check_targets()
+    for label, size, _root in targets[t:]:
+        contradicted.append(f"{label} covers {size} entries but the log holds {count}: entries {count + 1}..{size} "
+                            "were deleted")
     if expect_head is not None and not seen_expected:
         problems.append(
             f"published head {expect_head} is not in the chain (last seq {last_seq}): "
@@ -230,23 +247,24 @@ def verify(session: Session, *, expect_head: str | None = None, chunk_size: int 
         )
     if extra:
         problems.append(f"… and {extra} more problems")
-    report = VerifyReport(ok=not problems, entries=count, head=head_hash, problems=problems)
+    problems = contradicted + cp_problems + problems
+    report = VerifyReport(ok=not problems, entries=count, head=head_hash, problems=problems,
+                          checkpoints=len(targets))
     if not report.ok:
         logger.warning("ledger verification failed: %d problems, first: %s", len(problems), problems[0])
     return report
 
 
-def verify_command(session: Session, *, expect_head: str | None = None) -> tuple[int, str]:
+def verify_command(session: Session, *, expect_head: str | None = None, given: Sequence[str] = ()) -> tuple[int, str]:
     """Run `verify` for the CLI: (exit code 0 or 1, a one-paragraph human message)."""
-    report = verify(session, expect_head=expect_head)
+    report = verify(session, expect_head=expect_head, given=given)
     if report.ok:
         if report.entries == 0:
-            return 0, "Audit ledger OK: the ledger is empty."
+            return 0, "Audit ledger OK: the ledger is empty and no checkpoint says otherwise."
         checked = " and contains the published head" if expect_head else ""
         return 0, (
             f"Audit ledger OK: {report.entries} entries (seq 1..{report.entries}) chain correctly"
-            f"{checked}; head hash {report.head}. Publish this head hash so that a later "
-            "truncation can be detected with --expect-head."
+            f"{checked} and agree with {report.checkpoints} signed checkpoint(s); head hash {report.head}."
         )
     shown = report.problems[:10]
     more = len(report.problems) - len(shown)

@@ -3,7 +3,8 @@
 `SmtpChannel` sends real e-mail with the standard library's smtplib. SMS IS SIMULATED:
 `LogSmsChannel` only logs that a message was queued to a masked number (e.g. ***1234) and never
 the content; a real SMS gateway plugs in behind the same interface with `register_sms_channel`
-and the setting `sms_channel`. Channels raise `ChannelError` (or the library's own error) on
+and the setting `sms_channel`. `WebhookChannel` POSTs a JSON body to a URL (the ledger's witnesses).
+Channels raise `ChannelError` (or the library's own error) on
 failure; the dispatcher retries and never lets an error escape.
 """
 
@@ -16,6 +17,8 @@ from collections.abc import Callable
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Protocol
+
+import httpx
 
 from config.settings import Settings, get_settings
 
@@ -83,6 +86,24 @@ class LogSmsChannel:
         logger.info("SMS queued to %s (simulated: no SMS gateway configured)", mask_phone(address))
 
 
+class WebhookChannel:
+    """POSTs the message body (a JSON document) to the address, a URL; an answer other than 2xx is a failure."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or get_settings()
+
+    def send(self, address: str, subject: str, body: str) -> None:
+        """POST `body` as application/json (the subject travels inside it)."""
+        try:
+            answer = httpx.post(address, content=body.encode("utf-8"), timeout=self.settings.smtp_timeout_seconds,
+                                headers={"Content-Type": "application/json; charset=utf-8"})
+        except httpx.HTTPError as exc:
+            raise ChannelError(f"webhook unreachable ({type(exc).__name__})") from None
+        if not 200 <= answer.status_code < 300:
+            raise ChannelError(f"webhook answered HTTP {answer.status_code}")
+        logger.info("webhook delivered (HTTP %s)", answer.status_code)
+
+
 _SMS_CHANNELS: dict[str, Callable[[Settings], Channel]] = {"log": lambda _s: LogSmsChannel()}
 
 
@@ -96,6 +117,8 @@ def channel_for(kind: str, settings: Settings | None = None) -> Channel:
     s = settings or get_settings()
     if kind == "email":
         return SmtpChannel(s)
+    if kind == "webhook":
+        return WebhookChannel(s)
     if kind == "sms":
         factory = _SMS_CHANNELS.get(s.sms_channel)
         if factory is None:

@@ -15,12 +15,12 @@ from pydantic import AwareDatetime
 from sqlalchemy import CheckConstraint, Index, LargeBinary, String
 from sqlmodel import Field, SQLModel
 
-Channel = Literal["email", "sms"]
-NotificationKind = Literal["draw", "reminder", "replacement"]
+Channel = Literal["email", "sms", "webhook"]
+NotificationKind = Literal["draw", "reminder", "replacement", "witness"]
 NotificationStatus = Literal["pending", "sent", "failed"]
 RsvpStatus = Literal["pending", "confirmed", "declined"]
-CHANNELS: tuple[str, ...] = ("email", "sms")
-KINDS: tuple[str, ...] = ("draw", "reminder", "replacement")
+CHANNELS: tuple[str, ...] = ("email", "sms", "webhook")
+KINDS: tuple[str, ...] = ("draw", "reminder", "replacement", "witness")
 STATUSES: tuple[str, ...] = ("pending", "sent", "failed")
 RSVP_STATUSES: tuple[str, ...] = ("pending", "confirmed", "declined")
 

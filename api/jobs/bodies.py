@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from audit import witness as ledger_jobs
 from av_monitor import scheduled as av_jobs
 from evaluation import scheduled as evaluation_jobs
 from notify import scheduled as notify_jobs
@@ -20,4 +21,5 @@ BODIES: dict[str, JobBody] = {
     **evaluation_jobs.BODIES,
     **av_jobs.BODIES,
     **operation_jobs.BODIES,
+    **ledger_jobs.BODIES,
 }

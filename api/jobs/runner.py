@@ -83,6 +83,9 @@ def job_specs(settings: Settings | None = None) -> list[JobSpec]:
         JobSpec("recording.retention", "录像保存期限清理", "Recording retention", daily_at=s.recording_retention_time,
                 grace_seconds=s.recording_retention_grace_hours * 3600),
         _every("operations.stale", "清理中断的长操作", "Fail stale operations", s.operation_sweep_interval_seconds),
+        _every("ledger.checkpoint", "审计日志检查点签名", "Sign a ledger checkpoint", s.ledger_checkpoint_minutes * 60),
+        _every("ledger.witness", "检查点时间戳与见证", "Time-stamp and witness checkpoints", 60),
+        _every("ledger.verify", "审计日志校验", "Verify the ledger", s.ledger_verify_minutes * 60),
     ]
 
 

@@ -32,6 +32,7 @@ from api.pages import (
     rooms,
     stats,
     terminal,
+    transparency,
     user_forms,
     venue_forms,
     wall,
@@ -40,5 +41,6 @@ from api.pages import (
 router = APIRouter(include_in_schema=False)
 # project_form first: its /projects/new must win over /projects/{code}.
 for _module in (login, calendar, project_form, projects, draws, dayplan, notices, rooms, stats, registry,
-                closures, venue_forms, user_forms, terminal, audit, recordings, wall, openings, expert_home):
+                closures, venue_forms, user_forms, terminal, audit, recordings, wall, openings, expert_home,
+                transparency):
     router.include_router(_module.router)

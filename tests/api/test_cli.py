@@ -135,3 +135,30 @@ def test_seal_key_prints_a_usable_key() -> None:
 
     out = run("seal-key")
     assert out.returncode == 0 and len(base64.b64decode(out.stdout.strip())) == 32
+
+
+def test_ledger_key_checkpoint_and_offline_evidence(tmp_path: Path) -> None:
+    env = {"YIDI_DATABASE_URL": f"sqlite:///{tmp_path / 'ledger.db'}",
+           "YIDI_LEDGER_SIGNING_KEY_FILE": str(tmp_path / "key.pem"), "YIDI_LEDGER_SIGNING_KEY_CREATE": "false"}
+    missing = run("ledger", "checkpoint", env=env)
+    assert missing.returncode != 0 and "yidi ledger keygen" in missing.stderr and "Traceback" not in missing.stderr
+    made = run("ledger", "keygen", str(tmp_path / "key.pem"), env=env)
+    assert made.returncode == 0 and made.stdout.startswith("yidi.local/ledger+")
+    assert oct((tmp_path / "key.pem").stat().st_mode & 0o777) == "0o600"
+    again = run("ledger", "keygen", str(tmp_path / "key.pem"), env=env)
+    assert again.returncode != 0 and "never overwritten" in again.stderr
+    assert run("ledger", "keys", env=env).stdout == made.stdout
+    signed = run("ledger", "checkpoint", env=env)
+    assert signed.returncode == 0 and signed.stdout.startswith("yidi.local/ledger\n0\n"), signed.stderr
+    witness = tmp_path / "witness.txt"
+    witness.write_text(signed.stdout, encoding="utf-8")
+    ok = run("ledger", "verify", "--checkpoint", str(witness), env=env)
+    assert ok.returncode == 0 and "Audit ledger OK" in ok.stdout
+    forged = tmp_path / "forged.txt"
+    forged.write_text(signed.stdout.replace("\n0\n", "\n7\n"), encoding="utf-8")
+    bad = run("ledger", "verify", "--checkpoint", str(forged), env=env)
+    assert bad.returncode == 1 and "does not verify" in bad.stderr
+    junk = tmp_path / "junk.zip"
+    junk.write_bytes(b"not a zip")
+    offline = run("verify-evidence", str(junk))
+    assert offline.returncode == 1 and "not a zip file" in offline.stderr

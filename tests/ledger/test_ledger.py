@@ -240,7 +240,7 @@ def test_entries_filters_and_paging(engine: Engine) -> None:  # noqa: F811
 
 def test_verify_command_messages(engine: Engine) -> None:  # noqa: F811
     with Session(engine) as s:
-        assert verify_command(s) == (0, "Audit ledger OK: the ledger is empty.")
+        assert verify_command(s) == (0, "Audit ledger OK: the ledger is empty and no checkpoint says otherwise.")
     hashes = _fill(engine, 3)
     with Session(engine) as s:
         code, message = verify_command(s)
