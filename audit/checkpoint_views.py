@@ -43,7 +43,7 @@ def latest(session: SessionDep) -> LedgerCheckpointPublic:
 
 
 @router.get("/checkpoints", response_model=list[LedgerCheckpointPublic])
-def list_checkpoints(session: SessionDep, who: Staff, after_id: int = Query(default=0, ge=0, le=2**62),
+def list_checkpoints(session: SessionDep, who: Staff, after_id: int = Query(default=0, ge=0, le=2**31 - 1),
                      limit: int = Query(default=100, ge=1, le=500)) -> list[LedgerCheckpointPublic]:
     """Stored checkpoints in id order, for staff (page with `after_id`)."""
     rows = session.exec(select(LedgerCheckpoint).where(col(LedgerCheckpoint.id) > after_id)
@@ -65,8 +65,8 @@ def _size(session: Session, size: int) -> None:
 
 
 @router.get("/proofs/inclusion", response_model=ProofOut)
-def inclusion(session: SessionDep, who: Staff, seq: int = Query(ge=1, le=2**62),
-              size: int = Query(ge=1, le=2**62)) -> ProofOut:
+def inclusion(session: SessionDep, who: Staff, seq: int = Query(ge=1, le=2**31 - 1),
+              size: int = Query(ge=1, le=2**31 - 1)) -> ProofOut:
     """The inclusion proof of entry `seq` in the tree of `size` entries (a checkpoint's size)."""
     _size(session, size)
     if seq > size:
@@ -79,8 +79,8 @@ def inclusion(session: SessionDep, who: Staff, seq: int = Query(ge=1, le=2**62),
 
 
 @router.get("/proofs/consistency", response_model=ProofOut)
-def consistency(session: SessionDep, who: Staff, first: int = Query(ge=0, le=2**62),
-                second: int = Query(ge=0, le=2**62)) -> ProofOut:
+def consistency(session: SessionDep, who: Staff, first: int = Query(ge=0, le=2**31 - 1),
+                second: int = Query(ge=0, le=2**31 - 1)) -> ProofOut:
     """The consistency proof between two tree sizes (two checkpoints)."""
     _size(session, second)
     if first > second:

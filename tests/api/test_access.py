@@ -37,7 +37,7 @@ START, END = "2026-11-23T07:00:00+08:00", "2026-11-23T20:00:00+08:00"
 
 # (method, path) -> (roles, target): target "P1" read of P1 / its draw; "P1w" acting on P1 (main site
 # only); "MAIN" acting on site MAIN; "own" the caller's own object; "pool" the province-wide pool;
-# "centre" needs a centre-wide (all sites) user; None: not tied to one site.
+# "centre" needs a centre-wide (all sites) user; "open" public facts anyone reads; None: not tied to one site.
 POLICY: dict[tuple[str, str], tuple[set[str], str | None]] = {
     ("GET", "/api/auth/me"): (ALL, None),
     ("GET", "/api/me/engagements"): ({"expert"}, None),
@@ -116,6 +116,11 @@ POLICY: dict[tuple[str, str], tuple[set[str], str | None]] = {
     ("DELETE", "/api/watch/{token}/whep/{session_id}"): (ALL, "public"),
     ("GET", "/api/ledger/entries"): (STAFF, None),
     ("POST", "/api/ledger/verify"): (STAFF, None),
+    ("GET", "/api/ledger/checkpoints"): (STAFF, None),
+    ("GET", "/api/ledger/proofs/inclusion"): (STAFF, None),
+    ("GET", "/api/ledger/proofs/consistency"): (STAFF, None),
+    ("GET", "/api/ledger/keys"): (ALL, "open"),
+    ("GET", "/api/ledger/checkpoints/latest"): (ALL, "open"),
     ("GET", "/api/projects/{code}/evidence.zip"): (STAFF, "P1"),
     ("GET", "/api/rooms/{code}/recordings"): (STAFF, "MAIN"),
     ("GET", "/api/recordings/{room}/{recording_id}/runs/{number}.mp4"): (STAFF, "MAIN"),
@@ -220,6 +225,9 @@ def test_every_operation_by_every_role(engine: Engine, monkeypatch: pytest.Monke
                 if target == "public":  # anyone may try a watch link: an unknown one is a plain 404, never more
                     must_refuse = False
                     ok = r.status_code == 404 and not EXPERT_CODE.search(r.text)
+                elif target == "open":  # public facts (the ledger's keys and checkpoint): anyone, no login
+                    must_refuse = False
+                    ok = r.status_code in (200, 404) and not EXPERT_CODE.search(r.text)
                 elif user == "anonymous":
                     ok = r.status_code == 401
                 elif role not in roles:
@@ -279,6 +287,7 @@ PAGES: dict[str, set[str]] = {
     "/terminal/stream": {"terminal"}, "/wall/projects/{code}": STAFF, "/wall/sites/{code}": STAFF,
     "/recordings": STAFF, "/recordings/{room_code}/{recording_id}": STAFF, "/rooms/{code}/openings": STAFF,
     "/watch/{token}": ALL,  # a public opening's watch page: anyone, no login (here an unknown link: 404)
+    "/transparency": ALL,  # the ledger's keys and latest witnessed checkpoint: anyone, no login
 }
 
 
@@ -307,6 +316,9 @@ def test_every_page_by_every_role(engine: Engine, monkeypatch: pytest.MonkeyPatc
                 elif path == "/watch/{token}":
                     if r.status_code != 404:
                         problems.append("an unknown watch link is not a plain 404: " + where)
+                elif path == "/transparency":
+                    if r.status_code != 200 or "yidi.local/ledger+" not in r.text:
+                        problems.append("the public transparency page is not shown to everyone: " + where)
                 elif user == "anonymous":
                     if r.status_code != 303 or "/login" not in r.headers.get("location", ""):
                         problems.append("no login redirect: " + where)
