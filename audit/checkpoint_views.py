@@ -3,6 +3,8 @@ RFC 9162 proofs (staff)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel
 from sqlmodel import Session, col, select
@@ -64,6 +66,14 @@ def _size(session: Session, size: int) -> None:
                                                       "msg": "larger than the latest checkpoint's size"}])
 
 
+def _proof(compute: Callable[[], list[bytes]]) -> ProofOut:
+    """The proof as hex, or 409 when the stored tree lacks a node it needs."""
+    try:
+        return ProofOut(proof=[h.hex() for h in compute()])
+    except TreeError as exc:
+        raise HTTPException(status_code=409, detail=[{"loc": ["ledger"], "msg": str(exc)}]) from None
+
+
 @router.get("/proofs/inclusion", response_model=ProofOut)
 def inclusion(session: SessionDep, who: Staff, seq: int = Query(ge=1, le=2**31 - 1),
               size: int = Query(ge=1, le=2**31 - 1)) -> ProofOut:
@@ -71,11 +81,7 @@ def inclusion(session: SessionDep, who: Staff, seq: int = Query(ge=1, le=2**31 -
     _size(session, size)
     if seq > size:
         raise HTTPException(status_code=422, detail=[{"loc": ["query", "seq"], "msg": "beyond the tree's size"}])
-    try:
-        proof = tree.inclusion_proofs(session, [seq - 1], size)[seq - 1]
-    except TreeError as exc:
-        raise HTTPException(status_code=409, detail=[{"loc": ["ledger"], "msg": str(exc)}]) from None
-    return ProofOut(proof=[h.hex() for h in proof])
+    return _proof(lambda: tree.inclusion_proofs(session, [seq - 1], size)[seq - 1])
 
 
 @router.get("/proofs/consistency", response_model=ProofOut)
@@ -85,8 +91,4 @@ def consistency(session: SessionDep, who: Staff, first: int = Query(ge=0, le=2**
     _size(session, second)
     if first > second:
         raise HTTPException(status_code=422, detail=[{"loc": ["query", "first"], "msg": "larger than second"}])
-    try:
-        proof = tree.consistency_proof(session, first, second)
-    except TreeError as exc:
-        raise HTTPException(status_code=409, detail=[{"loc": ["ledger"], "msg": str(exc)}]) from None
-    return ProofOut(proof=[h.hex() for h in proof])
+    return _proof(lambda: tree.consistency_proof(session, first, second))

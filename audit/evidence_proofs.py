@@ -12,6 +12,7 @@ Files (all under `ledger/`, all listed in the manifest):
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import zipfile
 from collections.abc import Callable
@@ -28,15 +29,11 @@ PROOF_CHUNK = 1000
 Add = Callable[[str, bytes, str], None]
 
 
-def _token(cp: LedgerCheckpoint) -> bytes | None:
-    return base64.b64decode(cp.tsa_token) if cp.tsa_token else None
-
-
 def write_checkpoints(session: Session, add: Add, export: LedgerCheckpoint, commit_seqs: list[int]) -> dict[str, Any]:
     """Add the checkpoints, tokens, keys and consistency proofs; returns the manifest's `checkpoint` part."""
     s = get_settings()
     add("ledger/checkpoint.txt", export.note.encode("utf-8"), "the checkpoint signed for this export (C2SP note)")
-    token = _token(export)
+    token = checkpoints.token(export)
     if token:
         add("ledger/checkpoint.tsr", token, "RFC 3161 time-stamp response over checkpoint.txt")
     earlier: dict[int, LedgerCheckpoint] = {}
@@ -47,7 +44,7 @@ def write_checkpoints(session: Session, add: Add, export: LedgerCheckpoint, comm
     consistency: dict[str, list[str]] = {}
     for cp_id, cp in sorted(earlier.items()):
         add(f"ledger/checkpoints/{cp_id}.txt", cp.note.encode("utf-8"), "a checkpoint holding a draw commitment")
-        if (tok := _token(cp)) is not None:
+        if (tok := checkpoints.token(cp)) is not None:
             add(f"ledger/checkpoints/{cp_id}.tsr", tok, "its RFC 3161 time-stamp response")
         proof = tree.consistency_proof(session, cp.size, export.size)
         consistency[str(cp_id)] = [base64.b64encode(h).decode() for h in proof]
@@ -64,8 +61,6 @@ def write_checkpoints(session: Session, add: Add, export: LedgerCheckpoint, comm
 def write_inclusion(session: Session, zf: zipfile.ZipFile, info: zipfile.ZipInfo, seqs: list[int],
                     size: int) -> tuple[str, int]:
     """Stream `inclusion.jsonl` (one proof per slice entry) into `zf`; returns (SHA-256, size)."""
-    import hashlib
-
     digest = hashlib.sha256()
     written = 0
     with zf.open(info, "w") as fh:

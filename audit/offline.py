@@ -175,8 +175,8 @@ def verify_zip(data: bytes, *, keys: Sequence[str] = (), tsa_ca: bytes | None = 
         try:
             pinned = [note.parse_verifier(k) for k in keys]
             shipped = [note.parse_verifier(k) for k in (_read(zf, "ledger/keys.txt") or b"").decode().split()]
-            roots = tsa.load_certificates(tsa_ca or _read(zf, "ledger/tsa-ca.pem") or b"") \
-                if (tsa_ca or _read(zf, "ledger/tsa-ca.pem")) else []
+            ca = tsa_ca or _read(zf, "ledger/tsa-ca.pem")
+            roots = tsa.load_certificates(ca) if ca else []
         except (note.NoteError, tsa.TsaError) as exc:
             out.problems.append(f"keys: {exc}")
             return out

@@ -9,7 +9,6 @@ witnesses when it fails (once per distinct failure).
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import textwrap
@@ -137,11 +136,6 @@ def verify_job(session: Session, *, now: datetime) -> dict[str, Any]:
     alerted = False if report.ok else alert(session, problem=report.problems[0], now=now)
     return {"ok": report.ok, "entries": report.entries, "checkpoints": report.checkpoints,
             "problems": len(report.problems), "alerted": alerted}
-
-
-def token_bytes(cp: LedgerCheckpoint) -> bytes | None:
-    """The checkpoint's DER time-stamp response, or None."""
-    return base64.b64decode(cp.tsa_token) if cp.tsa_token else None
 
 
 def latest_witnessed(session: Session) -> LedgerCheckpoint | None:

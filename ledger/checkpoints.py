@@ -38,6 +38,11 @@ def describe(cp: LedgerCheckpoint) -> str:
     return f"checkpoint #{cp.id} (size {cp.size}, signed {cp.created_at.isoformat()})"
 
 
+def token(cp: LedgerCheckpoint) -> bytes | None:
+    """The checkpoint's DER time-stamp response, or None before it is stamped."""
+    return base64.b64decode(cp.tsa_token) if cp.tsa_token else None
+
+
 def latest(session: Session) -> LedgerCheckpoint | None:
     """The checkpoint of the largest size (the newest among equals)."""
     return session.exec(select(LedgerCheckpoint).order_by(col(LedgerCheckpoint.size).desc(),
